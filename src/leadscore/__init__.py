@@ -1,0 +1,1 @@
+"""leadscore: open, explainable B2B lead and account scoring."""

@@ -1,0 +1,1 @@
+"""Engines that run compiled plans: DuckDB (default, batch) and plain Python (one lead)."""

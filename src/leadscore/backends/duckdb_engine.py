@@ -1,0 +1,153 @@
+"""Batch scoring on an embedded DuckDB: inputs -> checks -> events pass -> leads -> accounts.
+
+The engine runs what the compiler produced and never re-reads the YAML. Every ``duckdb.Error``
+is translated into a ``DataError``/``BackendError`` naming what to fix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+from sqlglot import exp
+
+from leadscore.backends.inputs import OpenedInputs, open_inputs
+from leadscore.backends.quarantine import CleanInputs, prepare_inputs, quarantine_unknown_leads
+from leadscore.compiler.accounts_sql import account_query
+from leadscore.compiler.model_sql import Relations, events_query, lead_scores_query, model_plans
+from leadscore.compiler.plan import DataSchema, ScoringPlan, compile_plan
+from leadscore.errors import BackendError, DataError, Issue
+from leadscore.spec.loader import LoadedModel
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, float], None]
+
+
+@contextlib.contextmanager
+def translate_errors(what: str) -> Iterator[None]:
+    """A duckdb error never reaches a user as such: say what failed and what to check."""
+    try:
+        yield
+    except duckdb.OutOfMemoryException as exc:
+        raise BackendError(f"{what}: DuckDB ran out of memory: {str(exc).splitlines()[0]}",
+                           [Issue("out of memory", hint="set --memory-limit lower to let DuckDB spill "
+                                                        "to disk, or --threads 1")]) from None
+    except duckdb.Error as exc:
+        message = str(exc).splitlines()[0]
+        raise DataError(f"{what} failed: {message}",
+                        [Issue(message, hint="check the input columns and types against the model "
+                                             "('leadscore validate MODEL --data DIR')")]) from None
+
+
+@dataclass
+class Session:
+    """A DuckDB connection holding ``lead_scores``, ``account_scores`` and ``quarantine`` tables."""
+
+    con: duckdb.DuckDBPyConnection
+    plan: ScoringPlan
+    as_of: datetime
+    quarantine_counts: dict[str, int] = field(default_factory=dict)
+    source: str = ""
+
+    def table(self, name: str) -> object:
+        return self.con.execute(f'SELECT * FROM "{name}"').to_arrow_table()
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def connect(*, threads: int | None = None, memory_limit: str | None = None,
+            temp_directory: str | None = None) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    if memory_limit:
+        con.execute("SET memory_limit = ?", [memory_limit])
+    if temp_directory:
+        con.execute("SET temp_directory = ?", [temp_directory])
+    con.execute("SET preserve_insertion_order = false")
+    return con
+
+
+def schema_of(opened: OpenedInputs, con: duckdb.DuckDBPyConnection, plan_type_column: str) -> DataSchema:
+    """Column names of the inputs, plus the distinct event types (for 'unknown event type' checks)."""
+    events = opened.tables["events"]
+    types: frozenset[str] | None = None
+    if plan_type_column in events.columns:
+        with translate_errors("reading event types"):
+            rows = con.execute(f'SELECT DISTINCT CAST("{plan_type_column}" AS VARCHAR) FROM '
+                               f"{events.relation}").fetchall()
+        types = frozenset(str(r[0]) for r in rows if r[0] is not None)
+    accounts = opened.tables.get("accounts")
+    return DataSchema(leads=opened.tables["leads"].columns, events=events.columns,
+                      accounts=accounts.columns if accounts else None, event_types=types)
+
+
+def open_data(loaded: LoadedModel, data: str | Path, *, check_event_types: bool = False,
+              con: duckdb.DuckDBPyConnection | None = None) -> tuple[duckdb.DuckDBPyConnection, OpenedInputs,
+                                                                      ScoringPlan]:
+    """Open inputs and compile the model against their schema (ModelError lists every problem)."""
+    con = con or connect()
+    mapping = loaded.spec.data
+    opened = open_inputs(con, data, time_columns={"events": mapping.events.time or "ts",
+                                                  "leads": mapping.leads.created or "created_at"})
+    schema = schema_of(opened, con, mapping.events.type or "type") if check_event_types else DataSchema(
+        leads=opened.tables["leads"].columns, events=opened.tables["events"].columns,
+        accounts=opened.tables["accounts"].columns if "accounts" in opened.tables else None)
+    plan = compile_plan(loaded, schema)
+    return con, opened, plan
+
+
+def run_scoring(loaded: LoadedModel, data: str | Path, *, as_of: datetime | None = None,
+                progress: Progress | None = None, threads: int | None = None,
+                memory_limit: str | None = None, temp_directory: str | None = None) -> Session:
+    """Score every lead and account; return a session holding the result tables."""
+    step = progress or (lambda _name, _fraction: None)
+    con = connect(threads=threads, memory_limit=memory_limit, temp_directory=temp_directory)
+    step("reading inputs", 0.05)
+    con, opened, plan = open_data(loaded, data, con=con)
+    when = as_of or opened.as_of_hint or datetime.utcnow().replace(microsecond=0)
+    as_of_iso = when.isoformat(sep=" ")
+    step("checking rows", 0.15)
+    with translate_errors("checking input rows"):
+        clean: CleanInputs = prepare_inputs(con, opened, plan)
+    lead_columns = frozenset(opened.tables["leads"].columns)
+    relations = Relations(leads=exp.to_table(clean.leads), events=exp.to_table(clean.events),
+                          accounts=exp.to_table(clean.accounts) if clean.accounts else None,
+                          event_columns=frozenset(opened.tables["events"].columns),
+                          lead_columns=lead_columns)
+    step("events pass", 0.3)
+    tables = []
+    for index, sub_plan in enumerate(model_plans(plan)):
+        name = f"ev_{index}"
+        with translate_errors("the events pass"):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS "
+                        + events_query(sub_plan, relations, as_of_iso).sql("duckdb"))
+        tables.append(name)
+    with translate_errors("checking event leads"):
+        for name in tables:
+            quarantine_unknown_leads(con, plan, name, clean.counts)
+    step("scoring leads", 0.6)
+    with translate_errors("scoring leads"):
+        query = lead_scores_query(plan, relations, as_of_iso, events_tables=tables)
+        con.execute("CREATE OR REPLACE TEMP TABLE lead_scores AS " + query.sql("duckdb"))
+    step("scoring accounts", 0.85)
+    with translate_errors("scoring accounts"):
+        accounts_sql = account_query(plan, exp.to_table("lead_scores"), relations.accounts)
+        con.execute("CREATE OR REPLACE TEMP TABLE account_scores AS " + accounts_sql.sql("duckdb"))
+    for name in tables:
+        con.execute(f"DROP TABLE {name}")
+    step("done", 1.0)
+    return Session(con=con, plan=plan, as_of=when, quarantine_counts=clean.counts, source=str(data))
+
+
+def environment_threads() -> int | None:
+    """Threads from LEADSCORE_THREADS for the CLI (the library itself never reads the environment)."""
+    value = os.environ.get("LEADSCORE_THREADS")
+    return int(value) if value and value.isdigit() else None

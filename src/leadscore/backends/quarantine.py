@@ -1,0 +1,170 @@
+"""Input checks: rows that cannot be used are set aside with a reason, never dropped silently.
+
+Checks are cheap counts first; only when a problem exists is a cleaned copy built. Event-id
+uniqueness is proven by a strictly increasing id column when it is one (the usual case for
+exported event logs), else checked by sorting the ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+import numpy as np
+
+from leadscore.backends.inputs import OpenedInputs
+from leadscore.compiler.plan import ScoringPlan
+
+QUARANTINE_COLUMNS = '"table" VARCHAR, reason VARCHAR, "key" VARCHAR, record VARCHAR'
+
+
+@dataclass
+class CleanInputs:
+    """Names of the relations to score from, and how many rows each reason set aside."""
+
+    leads: str
+    events: str
+    accounts: str | None
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _time_expression(column: str, type_name: str) -> str:
+    """Normalise a time column to naive UTC TIMESTAMP; unparseable text becomes NULL."""
+    quoted = _q(column)
+    upper = type_name.upper()
+    if upper.startswith("TIMESTAMP WITH TIME ZONE") or upper == "TIMESTAMPTZ":
+        return f"CAST({quoted} AS TIMESTAMP)"  # without ICU, DuckDB casts to the UTC wall time
+    if upper.startswith("TIMESTAMP"):
+        return f"CAST({quoted} AS TIMESTAMP)"
+    if upper == "DATE":
+        return f"CAST({quoted} AS TIMESTAMP)"
+    return f"CAST(TRY_CAST(TRIM(CAST({quoted} AS VARCHAR)) AS TIMESTAMPTZ) AS TIMESTAMP)"
+
+
+def prepare_inputs(con: duckdb.DuckDBPyConnection, opened: OpenedInputs, plan: ScoringPlan) -> CleanInputs:
+    """Build clean views ``leads``, ``events``, ``accounts`` and the ``quarantine`` table."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE quarantine ({QUARANTINE_COLUMNS})")
+    counts: dict[str, int] = {}
+    for table, line, message, text in opened.csv_rejects:
+        con.execute("INSERT INTO quarantine VALUES (?, ?, ?, ?)",
+                    [table, f"malformed CSV row (line {line}): {message}", None, text])
+        counts[f"{table}: malformed CSV row"] = counts.get(f"{table}: malformed CSV row", 0) + 1
+    leads = opened.tables["leads"]
+    events = opened.tables["events"]
+    accounts = opened.tables.get("accounts")
+
+    # Leads: key present and unique; creation time normalised.
+    key = _q(plan.lead_key)
+    replace = []
+    if plan.lead_created and plan.lead_created in leads.columns:
+        created_type = leads.columns[plan.lead_created]
+        replace.append(f"{_time_expression(plan.lead_created, created_type)} AS {_q(plan.lead_created)}")
+        if not created_type.upper().startswith(("TIMESTAMP", "DATE")):
+            _quarantine(con, counts, "leads", f"unparseable {plan.lead_created} (lead kept, time set to NULL)",
+                        leads.relation, key,
+                        f"{_q(plan.lead_created)} IS NOT NULL AND "
+                        f"{_time_expression(plan.lead_created, created_type)} IS NULL", keep=True)
+    select_leads = f"SELECT * REPLACE ({', '.join(replace)}) FROM {leads.relation}" if replace else \
+        f"SELECT * FROM {leads.relation}"
+    bad_leads = _quarantine(con, counts, "leads", f"missing key {plan.lead_key}", leads.relation, key,
+                            f"{key} IS NULL")
+    duplicates = con.execute(f"SELECT count(*) - count(DISTINCT {key}) - count(*) FILTER ({key} IS NULL) "
+                             f"FROM {leads.relation}").fetchone()
+    dup_count = int(duplicates[0]) if duplicates else 0
+    if dup_count:
+        _quarantine(con, counts, "leads", f"duplicate {plan.lead_key} (first row kept)",
+                    f"(SELECT *, row_number() OVER (PARTITION BY {key}) AS __rn FROM {leads.relation})",
+                    key, f"__rn > 1 AND {key} IS NOT NULL", exclude="__rn")
+    if bad_leads or dup_count:
+        select_leads += f" WHERE {key} IS NOT NULL QUALIFY row_number() OVER (PARTITION BY {key}) = 1"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW leads AS {select_leads}")
+
+    # Accounts: key present and unique.
+    accounts_name: str | None = None
+    if accounts is not None:
+        akey = _q(plan.account_key)
+        if plan.account_key in accounts.columns:
+            bad = _quarantine(con, counts, "accounts", f"missing key {plan.account_key}", accounts.relation,
+                              akey, f"{akey} IS NULL")
+            row = con.execute(f"SELECT count(*) - count(DISTINCT {akey}) - count(*) FILTER ({akey} IS NULL) "
+                              f"FROM {accounts.relation}").fetchone()
+            adup = int(row[0]) if row else 0
+            if adup:
+                _quarantine(con, counts, "accounts", f"duplicate {plan.account_key} (first row kept)",
+                            f"(SELECT *, row_number() OVER (PARTITION BY {akey}) AS __rn "
+                            f"FROM {accounts.relation})", akey, f"__rn > 1 AND {akey} IS NOT NULL",
+                            exclude="__rn")
+            where = f" WHERE {akey} IS NOT NULL QUALIFY row_number() OVER (PARTITION BY {akey}) = 1" \
+                if bad or adup else ""
+            con.execute(f"CREATE OR REPLACE TEMP VIEW accounts AS SELECT * FROM {accounts.relation}{where}")
+            accounts_name = "accounts"
+
+    # Events: lead and time present and parseable; ids unique.
+    lead, ts, ekey = _q(plan.event_lead), _q(plan.event_time), _q(plan.event_key)
+    time_expr = _time_expression(plan.event_time, events.columns.get(plan.event_time, "TIMESTAMP"))
+    con.execute(f"CREATE OR REPLACE TEMP VIEW events_norm AS SELECT * REPLACE ({time_expr} AS {ts}) "
+                f"FROM {events.relation}")
+    bad_events = _quarantine(con, counts, "events", f"missing {plan.event_lead}", "events_norm", ekey,
+                             f"{lead} IS NULL")
+    bad_events += _quarantine(con, counts, "events", f"missing or unparseable {plan.event_time}",
+                              events.relation, ekey, f"{lead} IS NOT NULL AND {time_expr} IS NULL")
+    duplicate_ids = plan.event_key in events.columns and _has_duplicate_ids(con, plan.event_key)
+    where = [f"{lead} IS NOT NULL", f"{ts} IS NOT NULL"] if bad_events else []
+    if duplicate_ids:
+        _quarantine(con, counts, "events", f"duplicate {plan.event_key} (first row kept)",
+                    f"(SELECT *, row_number() OVER (PARTITION BY {ekey}) AS __rn FROM events_norm)", ekey,
+                    "__rn > 1", exclude="__rn")
+    sql = "SELECT * FROM events_norm"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    if duplicate_ids:
+        sql += f" QUALIFY row_number() OVER (PARTITION BY {ekey}) = 1"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW events AS {sql}")
+    return CleanInputs("leads", "events", accounts_name, counts)
+
+
+def _has_duplicate_ids(con: duckdb.DuckDBPyConnection, column: str) -> bool:
+    ids = con.sql(f"SELECT {_q(column)} FROM events_norm").to_arrow_table().column(0)
+    values = ids.to_numpy(zero_copy_only=False) if ids.null_count == 0 else None
+    if values is not None and values.dtype.kind in "iu":
+        if len(values) < 2 or bool(np.all(values[1:] > values[:-1])):
+            return False
+        sorted_values = np.sort(values)
+        return bool(np.any(sorted_values[1:] == sorted_values[:-1]))
+    row = con.execute(f"SELECT count({_q(column)}) - count(DISTINCT {_q(column)}) FROM events_norm").fetchone()
+    return bool(row and row[0])
+
+
+def _quarantine(con: duckdb.DuckDBPyConnection, counts: dict[str, int], table: str, reason: str,
+                relation: str, key: str, condition: str, *, exclude: str | None = None,
+                keep: bool = False) -> int:
+    """Copy rows matching ``condition`` into ``quarantine``; return how many."""
+    row = con.execute(f"SELECT count(*) FROM {relation} WHERE {condition}").fetchone()
+    count = int(row[0]) if row else 0
+    if count:
+        star = f"* EXCLUDE ({exclude})" if exclude else "*"
+        con.execute(
+            f"INSERT INTO quarantine SELECT ?, ?, CAST(q.{key} AS VARCHAR), CAST(to_json(q) AS VARCHAR) "
+            f"FROM (SELECT {star} FROM {relation} WHERE {condition}) q",
+            [table, reason])
+        counts[f"{table}: {reason}"] = counts.get(f"{table}: {reason}", 0) + count
+    return 0 if keep else count
+
+
+def quarantine_unknown_leads(con: duckdb.DuckDBPyConnection, plan: ScoringPlan, events_table: str,
+                             counts: dict[str, int]) -> None:
+    """Events whose lead is not in leads: set aside, and removed from the events pass."""
+    row = con.execute(f"SELECT count(*) FROM {events_table} e ANTI JOIN leads l "
+                      f"ON e.__lead = l.{_q(plan.lead_key)}").fetchone()
+    if not row or not row[0]:
+        return
+    lead, ekey = _q(plan.event_lead), _q(plan.event_key)
+    key = ekey if plan.event_key else lead
+    _quarantine(con, counts, "events", "unknown lead (no such lead id)",
+                f"(SELECT e.* FROM events e ANTI JOIN leads l ON e.{lead} = l.{_q(plan.lead_key)})", key,
+                "true")
+    con.execute(f"DELETE FROM {events_table} WHERE __lead NOT IN (SELECT {_q(plan.lead_key)} FROM leads)")

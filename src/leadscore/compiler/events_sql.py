@@ -1,0 +1,171 @@
+"""The events pass: one GROUP BY over counted events gives every per-lead event figure.
+
+Counted events are those strictly before ``as_of`` (so any past date can be scored with only
+what was known then). Per event rule we sum decayed points and count events; per condition
+aggregate (``count_events``, ``days_since_last_event``) we add one filtered aggregate; and the
+newest meaningful event gives the lead's last meaningful activity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from leadscore.compiler.conditions import EventAggregate
+from leadscore.compiler.expand import predicate_sql
+from leadscore.compiler.plan import EventRulePlan, ScoringPlan
+from leadscore.compiler.sqlbuild import (
+    age_days,
+    alias,
+    and_all,
+    case_when,
+    col,
+    filtered,
+    lit,
+    num,
+    or_all,
+)
+from leadscore.spec.model import Decay
+
+AGE = "__age"
+LEAD = "__lead"
+
+
+@dataclass(frozen=True)
+class EventNames:
+    """Column names the events pass produces, shared with the lead query."""
+
+    @staticmethod
+    def points(rule: str) -> str:
+        return f"pts__{rule}"
+
+    @staticmethod
+    def count(rule: str) -> str:
+        return f"cnt__{rule}"
+
+    @staticmethod
+    def rank(rule: str) -> str:
+        return f"rn__{rule}"
+
+    @staticmethod
+    def aggregate(key: str) -> str:
+        return f"agg__{key}"
+
+    LAST_ACTIVITY = "__last_activity"
+
+
+def decay_sql(decay: Decay | None, age: exp.Expression) -> exp.Expression | None:
+    """Multiplier for an event of this age; None when the points do not decay."""
+    if decay is None:
+        return None
+    factor: exp.Expression | None = None
+    if decay.half_life is not None:
+        factor = exp.Pow(this=num(0.5), expression=exp.Div(this=age.copy(), expression=num(decay.half_life)))
+    elif decay.steps:
+        whens = [(exp.GTE(this=age.copy(), expression=num(step.after)), num(step.factor))
+                 for step in reversed(decay.steps)]
+        factor = case_when(whens, num(1.0))
+    elif decay.linear is not None:
+        factor = exp.Greatest(this=num(0.0), expressions=[
+            exp.Sub(this=num(1.0), expression=exp.Div(this=age.copy(), expression=num(decay.linear)))])
+    if decay.expire_after is not None:
+        factor = case_when([(exp.GT(this=age.copy(), expression=num(decay.expire_after)), num(0.0))],
+                           factor if factor is not None else num(1.0))
+    return factor
+
+
+def rule_match_sql(rule: EventRulePlan, type_col: str) -> exp.Expression:
+    """Does an event match a rule (type, filter, window)? Count limits are applied separately."""
+    parts: list[exp.Expression] = [exp.EQ(this=col(type_col), expression=lit(rule.event_type))]
+    if rule.where is not None:
+        parts.append(predicate_sql(rule.where, _event_column))
+    if rule.within_days is not None:
+        parts.append(exp.LTE(this=col(AGE), expression=num(rule.within_days)))
+    return and_all(parts)
+
+
+def _event_column(key: str) -> exp.Expression:
+    kind, _, name = key.partition(":")
+    if kind != "event":  # the binder only lets event columns into event filters
+        raise ValueError(f"unexpected reference {key!r} in an event filter")
+    return col(name)
+
+
+def selector_match_sql(plan: ScoringPlan, aggregate: EventAggregate, type_col: str) -> exp.Expression:
+    """Events a selector names: a group's or a rule's matches, else an event type."""
+    rules = plan.selector_rules(aggregate.selector)
+    if aggregate.selector is None:
+        match: exp.Expression = exp.true()
+    elif rules is not None:
+        match = or_all([rule_match_sql(rule, type_col) for rule in rules])
+    else:
+        match = exp.EQ(this=col(type_col), expression=lit(aggregate.selector))
+    if aggregate.within_days is not None:
+        match = and_all([match, exp.LTE(this=col(AGE), expression=num(aggregate.within_days))])
+    return match
+
+
+def meaningful_types(plan: ScoringPlan) -> frozenset[str]:
+    """Event types that count as meaningful activity: as declared, else every positive rule's type."""
+    if plan.meaningful_types is not None:
+        return plan.meaningful_types
+    return frozenset(rule.event_type for rule in plan.event_rules if rule.points > 0)
+
+
+def events_ctes(plan: ScoringPlan, events: exp.Expression, as_of: exp.Expression,
+                event_columns: frozenset[str]) -> list[tuple[str, exp.Select]]:
+    """CTEs ``ev_in`` (counted events with age), optional ``ev_ranked``, and ``ev`` (per lead)."""
+    type_col, time_col, key_col = plan.event_type, plan.event_time, plan.event_key
+    wanted = {plan.event_lead, type_col, time_col} | ({key_col} if key_col in event_columns else set())
+    for rule in plan.event_rules:
+        if rule.where is not None:
+            wanted |= {ref.name for ref in rule.where.refs.values() if ref.kind == "event"}
+    projections: list[exp.Expression] = [alias(col(plan.event_lead), LEAD)]
+    projections += [col(name) for name in sorted(wanted - {plan.event_lead})]
+    projections.append(alias(age_days(col(time_col), as_of), AGE))
+    ev_in = exp.select(*projections).from_(events).where(
+        exp.LT(this=col(time_col), expression=as_of.copy()))
+    ctes: list[tuple[str, exp.Select]] = [("ev_in", ev_in)]
+    source = "ev_in"
+
+    ranked = [rule for rule in plan.event_rules if rule.max_count is not None]
+    if ranked:
+        order = [exp.Ordered(this=col(time_col), desc=True)]
+        if key_col in event_columns:
+            order.append(exp.Ordered(this=col(key_col), desc=False))
+        extra = []
+        for rule in ranked:
+            match = rule_match_sql(rule, type_col)
+            window = exp.Window(this=exp.RowNumber(),
+                                partition_by=[col(LEAD), exp.paren(match.copy())],
+                                order=exp.Order(expressions=order))
+            extra.append(alias(case_when([(match, window)], None), EventNames.rank(rule.name)))
+        ctes.append(("ev_ranked", exp.select(exp.Star(), *extra).from_("ev_in")))
+        source = "ev_ranked"
+
+    aggregates: list[exp.Expression] = [col(LEAD)]
+    for rule in plan.event_rules:
+        counted = rule_match_sql(rule, type_col)
+        if rule.max_count is not None:
+            counted = and_all([counted, exp.LTE(this=col(EventNames.rank(rule.name)),
+                                                expression=lit(rule.max_count))])
+        factor = decay_sql(rule.decay, col(AGE))
+        value = num(rule.points) if factor is None else exp.Mul(this=num(rule.points), expression=factor)
+        aggregates.append(alias(filtered(exp.Sum(this=value), counted.copy()), EventNames.points(rule.name)))
+        aggregates.append(alias(filtered(exp.Count(this=exp.Star()), counted),
+                                EventNames.count(rule.name)))
+    for key, aggregate in sorted(plan.aggregates.items()):
+        match = selector_match_sql(plan, aggregate, type_col)
+        figure: exp.Expression = exp.Count(this=exp.Star()) if aggregate.kind == "count" else exp.Min(
+            this=col(AGE))
+        aggregates.append(alias(filtered(figure, match), EventNames.aggregate(key)))
+    types = sorted(meaningful_types(plan))
+    if types:
+        newest = exp.Max(this=exp.Struct(expressions=[
+            exp.PropertyEQ(this=exp.to_identifier("ts"), expression=col(time_col)),
+            exp.PropertyEQ(this=exp.to_identifier("type"), expression=col(type_col))]))
+        is_meaningful = exp.In(this=col(type_col), expressions=[lit(t) for t in types])
+        aggregates.append(alias(filtered(newest, is_meaningful), EventNames.LAST_ACTIVITY))
+    ctes.append(("ev", exp.select(*aggregates).from_(source).group_by(col(LEAD))))
+    return ctes

@@ -1,0 +1,368 @@
+"""The lead query: rules -> groups -> layers -> total -> grade, stage, reasons, as sqlglot trees.
+
+Each step is one CTE that adds columns, so the generated SQL reads like the model: ``r`` (rule
+points over leads joined to accounts and the events pass), ``g`` (group sums and caps),
+``l`` (layers), ``t`` (total) and ``o`` (grade, stage, reasons). Every clamp shows up as its own
+reason item (``email:cap``, ``fit:cap``, ``total:floor``) so the reasons add up to the total.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from leadscore.compiler.conditions import BoundCondition
+from leadscore.compiler.events_sql import LEAD, EventNames, events_ctes
+from leadscore.compiler.expand import condition_sql, predicate_sql
+from leadscore.compiler.plan import ProfileRulePlan, ScoringPlan
+from leadscore.compiler.sqlbuild import (
+    add_all,
+    age_days,
+    alias,
+    and_all,
+    case_when,
+    clamp,
+    col,
+    lit,
+    num,
+    true_or_false,
+)
+
+LEAD_ALIAS, ACCOUNT_ALIAS, EVENTS_ALIAS = "l", "a", "e"
+
+
+@dataclass(frozen=True)
+class Relations:
+    """Where the input tables are: any FROM-able sqlglot expression (table, view, read_parquet)."""
+
+    leads: exp.Expression
+    events: exp.Expression
+    accounts: exp.Expression | None
+    event_columns: frozenset[str]
+    lead_columns: frozenset[str]
+
+
+def pts(rule: str) -> str:
+    return f"pts__{rule}"
+
+
+def fired(rule: str) -> str:
+    return f"fired__{rule}"
+
+
+def passthrough(key: str) -> str:
+    return f"ref__{key}"
+
+
+def group_raw(name: str) -> str:
+    return f"graw__{name}"
+
+
+def layer_raw(name: str) -> str:
+    return f"lraw__{name}"
+
+
+TOTAL_RAW = "total__raw"
+
+
+class _RuleResolver:
+    """Resolves placeholders inside rule conditions (the ``r`` CTE: l, a and e in scope)."""
+
+    def __init__(self, plan: ScoringPlan, as_of: exp.Expression) -> None:
+        self.plan = plan
+        self.as_of = as_of
+
+    def __call__(self, key: str) -> exp.Expression:
+        kind, _, name = key.partition(":")
+        if kind == "lead":
+            return col(name, LEAD_ALIAS)
+        if kind == "account":
+            return col(name, ACCOUNT_ALIAS)
+        if kind == "agg":
+            figure = col(EventNames.aggregate(key), EVENTS_ALIAS)
+            return exp.Coalesce(this=figure, expressions=[lit(0)]) if name.startswith("count") else figure
+        if kind == "special":
+            return self.special(name)
+        raise ValueError(f"reference {key!r} cannot be used in a lead rule")
+
+    def special(self, name: str) -> exp.Expression:
+        plan = self.plan
+        if name == "days_since_created":
+            return age_days(col(plan.lead_created or "created_at", LEAD_ALIAS), self.as_of)
+        if name == "days_since_last_activity":
+            last = col(EventNames.aggregate("agg:last_age:None:None"), EVENTS_ALIAS)
+            if plan.lead_created is None:
+                return last
+            return exp.Coalesce(this=last, expressions=[self.special("days_since_created")])
+        if name == "is_duplicate":
+            return col(DUPLICATE, LEAD_ALIAS)
+        raise ValueError(f"unknown special reference {name!r}")
+
+
+DUPLICATE = "__is_duplicate"
+
+
+def uses_duplicate(plan: ScoringPlan) -> bool:
+    conditions = _all_conditions(plan)
+    return any(ref.kind == "special" and ref.name == "is_duplicate"
+               for bound in conditions for ref in bound.refs.values())
+
+
+def _all_conditions(plan: ScoringPlan) -> list[BoundCondition]:
+    found: list[BoundCondition] = []
+    for rule in plan.profile_rules:
+        found += [c for c in (rule.condition, rule.points_expr, rule.column) if c is not None]
+        found += [tier for tier, _ in rule.tiers]
+    found += [bound for _, bound in plan.grades]
+    found += [bound for stage in plan.stages for bound in stage.require]
+    if plan.account is not None:
+        found += [bound for _, bound in plan.account.committee]
+    return found
+
+
+def profile_points_sql(rule: ProfileRulePlan, resolve: Callable[[str], exp.Expression]) -> exp.Expression:
+    """Points of one profile rule (0 when it does not apply), as a DOUBLE."""
+    if rule.shape == "tiers":
+        return case_when([(predicate_sql(cond, resolve), num(points)) for cond, points in rule.tiers],
+                         num(0.0))
+    if rule.shape == "map":
+        assert rule.column is not None
+        value: exp.Expression = exp.cast(condition_sql(rule.column, resolve), exp.DataType.build("VARCHAR"))
+        if not rule.case_sensitive:
+            value = exp.Lower(this=value)
+        case = exp.Case(this=value)
+        for key, points in rule.mapping:
+            case = case.when(lit(key), num(points))
+        return case.else_(num(rule.default))
+    amount = num(rule.points or 0.0) if rule.points_expr is None else exp.Coalesce(
+        this=exp.cast(condition_sql(rule.points_expr, resolve), exp.DataType.build("DOUBLE")),
+        expressions=[num(0.0)])
+    if rule.condition is None:
+        return amount
+    return case_when([(predicate_sql(rule.condition, resolve), amount)], num(0.0))
+
+
+def profile_fired_sql(rule: ProfileRulePlan, resolve: Callable[[str], exp.Expression]) -> exp.Expression:
+    """Did a profile rule apply (a matching tier or mapped value, or a true condition)?"""
+    if rule.shape == "tiers":
+        return true_or_false(exp.or_(*[exp.paren(predicate_sql(c, resolve)) for c, _ in rule.tiers]))
+    if rule.shape == "map":
+        assert rule.column is not None
+        value: exp.Expression = exp.cast(condition_sql(rule.column, resolve), exp.DataType.build("VARCHAR"))
+        if not rule.case_sensitive:
+            value = exp.Lower(this=value)
+        return true_or_false(exp.In(this=value, expressions=[lit(k) for k, _ in rule.mapping]))
+    if rule.condition is None:
+        return exp.NEQ(this=profile_points_sql(rule, resolve), expression=num(0.0))
+    return predicate_sql(rule.condition, resolve)
+
+
+def _derived_refs(plan: ScoringPlan) -> dict[str, tuple[str, str]]:
+    """Placeholders used by grades/stages/committee that the ``r`` CTE must pass through."""
+    needed: dict[str, tuple[str, str]] = {}
+    conditions = [b for _, b in plan.grades] + [b for s in plan.stages for b in s.require]
+    if plan.account is not None:
+        conditions += [b for _, b in plan.account.committee]
+    for bound in conditions:
+        for key, ref in bound.refs.items():
+            if ref.kind in {"lead", "account", "special"}:
+                needed[key] = (ref.kind, ref.name)
+        for key in bound.aggregates:
+            needed[key] = ("agg", key)
+    return needed
+
+
+def lead_query(plan: ScoringPlan, relations: Relations, as_of: exp.Expression, *,
+               segment: tuple[str, exp.Expression] | None = None, events_table: str | None = None
+               ) -> exp.Select:
+    """The full lead scoring query for one plan (optionally restricted to one segment).
+
+    With ``events_table`` the events pass is read from that (materialised) table instead of
+    being computed in a CTE; the backend does this to check it for unknown leads first.
+    """
+    resolve = _RuleResolver(plan, as_of)
+    ctes = [] if events_table else events_ctes(plan, relations.events, as_of, relations.event_columns)
+
+    leads_source: exp.Expression = relations.leads
+    if uses_duplicate(plan):
+        email = col(plan.lead_email or "email")
+        order = [col(plan.lead_created)] if plan.lead_created else []
+        window = exp.Window(this=exp.RowNumber(),
+                            partition_by=[exp.Lower(this=exp.Trim(this=email.copy()))],
+                            order=exp.Order(expressions=[*order, col(plan.lead_key)]))
+        dup = and_all([exp.Not(this=exp.Is(this=email, expression=exp.Null())),
+                       exp.GT(this=window, expression=lit(1))])
+        ctes.append(("leads_dup", exp.select(exp.Star(), alias(dup, DUPLICATE)).from_(relations.leads)))
+        leads_source = exp.to_table("leads_dup")
+
+    select: list[exp.Expression] = [
+        alias(col(plan.lead_key, LEAD_ALIAS), "lead_id"),
+        alias(col(plan.lead_account, LEAD_ALIAS) if plan.lead_account else exp.Null(), "account_id"),
+    ]
+    for rule in plan.profile_rules:
+        select.append(alias(profile_points_sql(rule, resolve), pts(rule.name)))
+        if rule.name in plan.fired_rules:
+            select.append(alias(profile_fired_sql(rule, resolve), fired(rule.name)))
+    for event_rule in plan.event_rules:
+        select.append(alias(exp.Coalesce(this=col(EventNames.points(event_rule.name), EVENTS_ALIAS),
+                                         expressions=[num(0.0)]), pts(event_rule.name)))
+        select.append(alias(exp.Coalesce(this=col(EventNames.count(event_rule.name), EVENTS_ALIAS),
+                                         expressions=[lit(0)]), f"cnt__{event_rule.name}"))
+        if event_rule.name in plan.fired_rules:
+            select.append(alias(exp.GT(this=exp.Coalesce(
+                this=col(EventNames.count(event_rule.name), EVENTS_ALIAS), expressions=[lit(0)]),
+                expression=lit(0)), fired(event_rule.name)))
+    for key, (kind, name) in sorted(_derived_refs(plan).items()):
+        select.append(alias(resolve(key) if kind != "agg" else resolve(name), passthrough(key)))
+    select.append(alias(exp.Dot(this=col(EventNames.LAST_ACTIVITY, EVENTS_ALIAS),
+                                expression=exp.to_identifier("ts")), "last_activity_at"))
+    select.append(alias(exp.Dot(this=col(EventNames.LAST_ACTIVITY, EVENTS_ALIAS),
+                                expression=exp.to_identifier("type")), "last_activity_type"))
+    if plan.account is not None and plan.account.committee:
+        roles = [(predicate_sql(bound, resolve), lit(role)) for role, bound in plan.account.committee]
+        select.append(alias(case_when(roles, None), "committee_role"))
+
+    rules = exp.select(*select).from_(exp.alias_(leads_source, LEAD_ALIAS))
+    if relations.accounts is not None and plan.lead_account:
+        rules = rules.join(exp.alias_(relations.accounts, ACCOUNT_ALIAS),
+                           on=exp.EQ(this=col(plan.lead_account, LEAD_ALIAS),
+                                     expression=col(plan.account_key, ACCOUNT_ALIAS)), join_type="left")
+    rules = rules.join(exp.alias_(exp.to_table(events_table or "ev"), EVENTS_ALIAS),
+                       on=exp.EQ(this=col(plan.lead_key, LEAD_ALIAS), expression=col(LEAD, EVENTS_ALIAS)),
+                       join_type="left")
+    if segment is not None:
+        rules = rules.where(segment[1])
+    ctes.append(("r", rules))
+    ctes += _score_ctes(plan)
+    query = exp.select(*_output_columns(plan, segment[0] if segment else None)).from_("o")
+    for name, cte in ctes:
+        query = query.with_(name, as_=cte)
+    return query
+
+
+def _score_ctes(plan: ScoringPlan) -> list[tuple[str, exp.Select]]:
+    groups = [
+        alias(add_all([col(pts(rule.name)) for rule in group.rules]), group_raw(group.name))
+        for group in plan.groups
+    ]
+    g = exp.select(exp.Star(), *groups).from_("r")
+    capped = [alias(clamp(col(group_raw(group.name)), group.floor, group.cap), group.name)
+              for group in plan.groups]
+    g2 = exp.select(exp.Star(), *capped).from_("g")
+    layer_raws = [
+        alias(add_all([col(pts(rule.name)) for rule in layer.rules] + [col(gr.name) for gr in layer.groups]),
+              layer_raw(layer.name))
+        for layer in plan.layers
+    ]
+    lr = exp.select(exp.Star(), *layer_raws).from_("g2")
+    layers = [alias(clamp(col(layer_raw(layer.name)), layer.floor, layer.cap), layer.name)
+              for layer in plan.layers]
+    lv = exp.select(exp.Star(), *layers).from_("lr")
+    traw = exp.select(exp.Star(), alias(add_all([col(layer.name) for layer in plan.layers]), TOTAL_RAW)
+                      ).from_("lv")
+    total = exp.select(exp.Star(), alias(clamp(col(TOTAL_RAW), plan.total_floor, plan.total_cap), "total")
+                       ).from_("traw")
+    resolve = _derived_resolver()
+    grade = case_when([(predicate_sql(bound, resolve), lit(name)) for name, bound in plan.grades], None) \
+        if plan.grades else exp.Null()
+    stage_whens = []
+    action_whens = []
+    for stage in plan.stages:
+        condition = and_all([exp.GTE(this=col("total"), expression=num(stage.min_score)),
+                             *[predicate_sql(bound, resolve) for bound in stage.require]])
+        stage_whens.append((condition, lit(stage.name)))
+        action_whens.append((condition.copy(), lit(stage.action) if stage.action else exp.Null()))
+    o = exp.select(exp.Star(), alias(grade, "grade"), alias(case_when(stage_whens, None), "stage"),
+                   alias(case_when(action_whens, None), "next_action"),
+                   alias(_reasons_list(plan), "reasons"), alias(_top_reasons(plan), "__top")).from_("t")
+    return [("g", g), ("g2", g2), ("lr", lr), ("lv", lv), ("traw", traw), ("t", total), ("o", o)]
+
+
+def _derived_resolver() -> Callable[[str], exp.Expression]:
+    def resolve(key: str) -> exp.Expression:
+        kind, _, name = key.partition(":")
+        if kind == "layer" or kind == "group":
+            return col(name)
+        if kind == "total":
+            return col("total")
+        if kind == "rule":
+            return col(fired(name))
+        return col(passthrough(key))
+
+    return resolve
+
+
+def _reason_struct(rule: str, layer: str, points: exp.Expression) -> exp.Expression:
+    return exp.Struct(expressions=[
+        exp.PropertyEQ(this=exp.to_identifier("rule"), expression=lit(rule)),
+        exp.PropertyEQ(this=exp.to_identifier("layer"), expression=lit(layer)),
+        exp.PropertyEQ(this=exp.to_identifier("points"), expression=points),
+    ])
+
+
+def reason_items(plan: ScoringPlan) -> list[tuple[str, str, exp.Expression]]:
+    """Every item of the explanation, in model order: rules, then clamps, then the total's clamp."""
+    items: list[tuple[str, str, exp.Expression]] = []
+    for layer in plan.layers:
+        for rule in layer.rules:
+            items.append((rule.name, layer.name, col(pts(rule.name))))
+        for group in layer.groups:
+            for event_rule in group.rules:
+                items.append((event_rule.name, layer.name, col(pts(event_rule.name))))
+            if group.cap is not None or group.floor is not None:
+                items.append((f"{group.name}:cap", layer.name,
+                              exp.Sub(this=col(group.name), expression=col(group_raw(group.name)))))
+        if layer.cap is not None or layer.floor is not None:
+            items.append((f"{layer.name}:cap", layer.name,
+                          exp.Sub(this=col(layer.name), expression=col(layer_raw(layer.name)))))
+    if plan.total_cap is not None or plan.total_floor is not None:
+        items.append(("total:cap", "total", exp.Sub(this=col("total"), expression=col(TOTAL_RAW))))
+    return items
+
+
+def _nonzero_list(structs: list[exp.Expression]) -> exp.Expression:
+    array = exp.Array(expressions=structs)
+    x = exp.to_identifier("x")
+    keep = exp.Lambda(this=exp.NEQ(this=exp.Dot(this=exp.column("x"), expression=exp.to_identifier("points")),
+                                   expression=num(0.0)), expressions=[x])
+    return exp.Anonymous(this="list_filter", expressions=[array, keep])
+
+
+def _reasons_list(plan: ScoringPlan) -> exp.Expression:
+    return _nonzero_list([_reason_struct(rule, layer, points) for rule, layer, points in reason_items(plan)])
+
+
+def _top_reasons(plan: ScoringPlan) -> exp.Expression:
+    """Top reasons: rules by their own points and groups by capped value; |points| desc, name asc."""
+    candidates: list[exp.Expression] = []
+
+    def candidate(name: str, points: exp.Expression) -> exp.Expression:
+        return exp.Struct(expressions=[
+            exp.PropertyEQ(this=exp.to_identifier("k"), expression=exp.Neg(this=exp.Abs(this=points.copy()))),
+            exp.PropertyEQ(this=exp.to_identifier("rule"), expression=lit(name)),
+            exp.PropertyEQ(this=exp.to_identifier("points"), expression=points),
+        ])
+
+    for layer in plan.layers:
+        candidates += [candidate(rule.name, col(pts(rule.name))) for rule in layer.rules]
+        candidates += [candidate(group.name, col(group.name)) for group in layer.groups]
+    return exp.ArraySort(this=_nonzero_list(candidates))
+
+
+def _output_columns(plan: ScoringPlan, segment: str | None) -> list[exp.Expression]:
+    columns: list[exp.Expression] = [col("lead_id"), col("account_id"),
+                                     alias(lit(segment) if segment else exp.Null(), "segment")]
+    columns += [col(layer.name) for layer in plan.layers]
+    columns += [col(group.name) for group in plan.groups]
+    columns += [col("total"), col("grade"), col("stage"), col("next_action")]
+    for index in range(1, plan.reasons_top + 1):
+        item = exp.Bracket(this=col("__top"), expressions=[lit(index - 1)])  # 0-based: sqlglot offsets per dialect
+        columns.append(alias(exp.Dot(this=item, expression=exp.to_identifier("rule")), f"reason{index}"))
+        columns.append(alias(exp.Dot(this=item.copy(), expression=exp.to_identifier("points")),
+                             f"points{index}"))
+    columns += [col("reasons"), col("last_activity_at"), col("last_activity_type")]
+    if plan.account is not None and plan.account.committee:
+        columns.append(col("committee_role"))
+    return columns

@@ -1,0 +1,82 @@
+"""Whole-model SQL: one lead query per segment model, stitched with UNION ALL on fixed columns."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from leadscore.compiler.events_sql import events_ctes
+from leadscore.compiler.expand import predicate_sql
+from leadscore.compiler.leads_sql import Relations, _RuleResolver, lead_query
+from leadscore.compiler.plan import ScoringPlan
+from leadscore.compiler.sqlbuild import and_all, timestamp_literal
+
+__all__ = ["Relations", "events_query", "lead_output_columns", "lead_scores_query", "model_plans"]
+
+
+def lead_output_columns(plan: ScoringPlan) -> list[str]:
+    """Output columns of lead scores for a plan and all its segments (union, in a stable order)."""
+    groups: list[str] = []
+    for candidate in [plan, *[segment.plan for segment in plan.segments]]:
+        groups += [g.name for g in candidate.groups if g.name not in groups]
+    columns = ["lead_id", "account_id", "segment", *[layer.name for layer in plan.layers], *groups,
+               "total", "grade", "stage", "next_action"]
+    for index in range(1, plan.reasons_top + 1):
+        columns += [f"reason{index}", f"points{index}"]
+    columns += ["reasons", "last_activity_at", "last_activity_type"]
+    if plan.account is not None and plan.account.committee:
+        columns.append("committee_role")
+    return columns
+
+
+def model_plans(plan: ScoringPlan) -> list[ScoringPlan]:
+    """The segment plans then the main plan: the order of ``events_tables`` below."""
+    return [segment.plan for segment in plan.segments] + [plan]
+
+
+def events_query(plan: ScoringPlan, relations: Relations, as_of_iso: str) -> exp.Select:
+    """The events pass of one (segment) plan as a standalone query, for materialising."""
+    ctes = events_ctes(plan, relations.events, timestamp_literal(as_of_iso), relations.event_columns)
+    query = exp.select(exp.Star()).from_("ev")
+    for name, cte in ctes:
+        query = query.with_(name, as_=cte)
+    return query
+
+
+def lead_scores_query(plan: ScoringPlan, relations: Relations, as_of_iso: str, *,
+                      events_tables: list[str] | None = None) -> exp.Expression:
+    """The lead scoring query for a plan; segments each get their own model's query.
+
+    ``events_tables`` names materialised events passes, one per ``model_plans(plan)`` entry;
+    without it the query is self-contained (what ``leadscore sql`` exports).
+    """
+    as_of = timestamp_literal(as_of_iso)
+    tables: list[str | None] = list(events_tables) if events_tables else [None] * (len(plan.segments) + 1)
+    if not plan.segments:
+        return lead_query(plan, relations, as_of, events_table=tables[-1])
+    resolve = _RuleResolver(plan, as_of)
+    columns = lead_output_columns(plan)
+    conditions = [(segment.name, predicate_sql(segment.condition, resolve)) for segment in plan.segments]
+    parts: list[exp.Expression] = []
+    for index, segment in enumerate(plan.segments):
+        earlier = [exp.Not(this=exp.paren(c.copy())) for _, c in conditions[:index]]
+        where = and_all([*earlier, conditions[index][1].copy()])
+        parts.append(_pad(lead_query(segment.plan, relations, as_of, segment=(segment.name, where),
+                                     events_table=tables[index]), columns))
+    default_where = and_all([exp.Not(this=exp.paren(c.copy())) for _, c in conditions])
+    parts.append(_pad(lead_query(plan, relations, as_of, segment=("default", default_where),
+                                 events_table=tables[-1]), columns))
+    union = parts[0]
+    for part in parts[1:]:
+        union = exp.union(union, part, distinct=False)
+    return union
+
+
+def _pad(query: exp.Select, columns: list[str]) -> exp.Select:
+    """Project exactly ``columns`` (NULL for a group this segment's model lacks)."""
+    have = {e.alias_or_name for e in query.expressions}
+    projections = []
+    for name in columns:
+        projections.append(exp.column(name, quoted=True) if name in have
+                           else exp.alias_(exp.Null(), name, quoted=True))
+    inner = query.copy()
+    return exp.select(*projections).from_(exp.alias_(exp.Subquery(this=inner), "seg", quoted=True))

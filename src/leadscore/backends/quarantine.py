@@ -143,8 +143,9 @@ def _quarantine(con: duckdb.DuckDBPyConnection, counts: dict[str, int], table: s
                 relation: str, key: str, condition: str, *, exclude: str | None = None,
                 keep: bool = False) -> int:
     """Copy rows matching ``condition`` into ``quarantine``; return how many."""
-    row = con.execute(f"SELECT count(*) FROM {relation} WHERE {condition}").fetchone()
-    count = int(row[0]) if row else 0
+    # fetchall, not fetchone: a half-read result blocks the next con.sql() on this connection (DuckDB 2).
+    rows = con.execute(f"SELECT count(*) FROM {relation} WHERE {condition}").fetchall()
+    count = int(rows[0][0]) if rows else 0
     if count:
         star = f"* EXCLUDE ({exclude})" if exclude else "*"
         con.execute(

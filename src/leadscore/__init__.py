@@ -1,1 +1,58 @@
-"""leadscore: open, explainable B2B lead and account scoring."""
+"""leadscore: open, explainable B2B lead and account scoring.
+
+    import leadscore
+    model = leadscore.load_model("model.yaml")
+    result = leadscore.score(model, "data/", out="scores/")
+    print(leadscore.explain(model, "data/", 4711).reasons)
+
+Heavy modules (DuckDB engine, scikit-learn, LightGBM, FastAPI) load only when first used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConditionError",
+    "DataError",
+    "BackendError",
+    "LeadScoreError",
+    "ModelError",
+    "NotFittedError",
+    "demo",
+    "diff",
+    "explain",
+    "load_model",
+    "model_json_schema",
+    "score",
+    "validate",
+]
+
+_API = {"demo", "diff", "explain", "load_model", "model_json_schema", "score", "validate"}
+_ERRORS = {"BackendError", "ConditionError", "DataError", "LeadScoreError", "ModelError", "NotFittedError"}
+
+if TYPE_CHECKING:
+    from leadscore.api import demo, diff, explain, load_model, model_json_schema, score, validate
+    from leadscore.errors import (
+        BackendError,
+        ConditionError,
+        DataError,
+        LeadScoreError,
+        ModelError,
+        NotFittedError,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    """Load the API lazily so ``import leadscore`` stays cheap (no engine work at import)."""
+    if name in _API:
+        from leadscore import api
+
+        return getattr(api, name)
+    if name in _ERRORS:
+        from leadscore import errors
+
+        return getattr(errors, name)
+    raise AttributeError(f"module 'leadscore' has no attribute {name!r}")

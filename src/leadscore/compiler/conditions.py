@@ -294,7 +294,11 @@ class _Binder:
                 f"define it under 'lists:' (known: {', '.join(known) or 'none'})"))
             return node
         literals = [exp.Literal.string(v) for v in values] or [exp.Null()]
-        return exp.In(this=node.this, expressions=literals)
+        # Rewrite in place and return the same node: transform() does not descend into a replaced
+        # node, so returning a new In would leave its left side (``lead.region``) unbound.
+        node.set("field", None)
+        node.set("expressions", literals)
+        return node
 
     def _bind_function(self, node: exp.Anonymous) -> exp.Expression:
         fname = node.name.lower()

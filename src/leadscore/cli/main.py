@@ -165,8 +165,9 @@ def _report(error: LeadScoreError, payload: dict[str, Any]) -> None:
     if _json_mode():
         render.emit_json(payload)
     else:
-        render.err.print(f"[red]error[/]: {error}", markup=False) if False else \
-            render.err.print(f"error: {error}", markup=False, highlight=False)
+        # soft_wrap: never break a line at the terminal width, so each 'file:line:col: ...' issue
+        # stays on one line that editors and grep can use.
+        render.err.print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)
 
 
 if __name__ == "__main__":

@@ -136,7 +136,9 @@ def bind_condition(text: str, names: NameSpace) -> BoundCondition:
     """Parse, check and bind a condition; raise ConditionRejected listing every problem."""
     tree = parse_condition(text)
     problems: list[ConditionProblem] = []
-    for node in list(tree.walk()):
+    # A rejected node is reported once; what is inside it (the SELECT of a subquery, the
+    # arguments of a forbidden function) is not checked again.
+    for node in list(tree.walk(prune=lambda n: type(n) not in ALLOWED_NODES)):
         _check_node(node, text, names, problems)
     if problems:
         raise ConditionRejected(problems)

@@ -151,7 +151,7 @@ class Layer(Strict):
 
 class Bounds(Strict):
     floor: float | None = None
-    cap: float | None = None
+    cap: float | None = Field(None, ge=0, description="The highest total a lead can reach.")
 
     @model_validator(mode="after")
     def _ordered(self) -> Bounds:

@@ -199,8 +199,9 @@ class _Collector:
         self.fired.update(ref.name for ref in bound.refs.values() if ref.kind == "rule")
         return bound
 
-    def problem(self, path: PathKey, message: str, hint: str | None = None) -> None:
-        self.issues.append(self.loaded.issue(path, message, hint=hint))
+    def problem(self, path: PathKey, message: str, hint: str | None = None, *, at_key: bool = False
+                ) -> None:
+        self.issues.append(self.loaded.issue(path, message, hint=hint, prefer_key=at_key))
 
 
 def _resolve_lists(spec: ScoringModel, collect: _Collector) -> dict[str, tuple[str, ...]]:
@@ -291,9 +292,12 @@ def _build(loaded: LoadedModel, schema: DataSchema | None, collect: _Collector) 
                 event_type = rule.type or key
                 if schema and schema.event_types is not None and event_type not in schema.event_types:
                     close = difflib.get_close_matches(event_type, sorted(schema.event_types), n=1)
-                    collect.problem(path, f"event type '{event_type}' does not occur in the data",
+                    # Point at what names the type: the 'type:' value, else the rule's key.
+                    collect.problem((*path, "type") if rule.type else path,
+                                    f"event type '{event_type}' does not occur in the data",
                                     f"did you mean '{close[0]}'?" if close else
-                                    "known types: " + ", ".join(sorted(schema.event_types)[:20]))
+                                    "known types: " + ", ".join(sorted(schema.event_types)[:20]),
+                                    at_key=rule.type is None)
                 planned.append(EventRulePlan(
                     layer=layer_name, group=group_name, name=rule.name or key, event_type=event_type,
                     points=rule.points, where=where, max_count=rule.max_count,

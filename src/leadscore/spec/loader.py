@@ -43,12 +43,13 @@ class LoadedModel:
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
     def issue(self, path: tuple[str | int, ...], message: str, *, hint: str | None = None,
-              offset: int | None = None) -> Issue:
-        """An Issue positioned at ``path`` (and ``offset`` characters into its scalar, if given)."""
+              offset: int | None = None, prefer_key: bool = False) -> Issue:
+        """An Issue positioned at ``path`` (and ``offset`` characters into its scalar, if given;
+        at the key rather than the value when ``prefer_key``)."""
         pos = (
             self.positions.locate_in_scalar(path, offset)
             if offset is not None
-            else self.positions.locate(path)
+            else self.positions.locate(path, prefer_key=prefer_key)
         )
         line, col = pos if pos else (None, None)
         return Issue(message=message, path=format_path(path), file=self.source, line=line, col=col,

@@ -150,7 +150,7 @@ def diff(old: ModelLike, new: ModelLike, data: str | Path, *, as_of: datetime | 
     before = duckdb_engine.run_scoring(old_model, data, as_of=as_of)
     after = duckdb_engine.run_scoring(new_model, data, as_of=as_of or before.as_of)
     try:
-        frame = before.con.execute("SELECT lead_id, stage, total, reasons FROM lead_scores").to_arrow_table()
+        frame = before.con.sql("SELECT lead_id, stage, total FROM lead_scores").to_arrow_table()
         con = after.con
         con.register("before_scores", frame)
         matrix_rows = con.execute(
@@ -160,10 +160,12 @@ def diff(old: ModelLike, new: ModelLike, data: str | Path, *, as_of: datetime | 
         for src, dst, count in matrix_rows:
             matrix.setdefault(str(src), {})[str(dst)] = int(count)
         movers_rows = con.execute(
-            "SELECT lead_id, b.stage, a.stage, b.total, a.total, a.total - b.total AS change, b.reasons, "
-            "a.reasons FROM before_scores b JOIN lead_scores a USING (lead_id) "
+            "SELECT lead_id, b.stage, a.stage, b.total, a.total, a.total - b.total AS change "
+            "FROM before_scores b JOIN lead_scores a USING (lead_id) "
             f"ORDER BY abs(a.total - b.total) DESC, lead_id LIMIT {int(top)}").fetchall()
-        movers = [_mover(row) for row in movers_rows]
+        ids = [row[0] for row in movers_rows]
+        old_items, new_items = _reason_items(before, ids), _reason_items(after, ids)
+        movers = [_mover(row, old_items.get(row[0], {}), new_items.get(row[0], {})) for row in movers_rows]
         stats = con.execute(
             "SELECT count(*), count(*) FILTER (b.stage IS DISTINCT FROM a.stage), avg(a.total - b.total) "
             "FROM before_scores b JOIN lead_scores a USING (lead_id)").fetchone()
@@ -177,10 +179,22 @@ def diff(old: ModelLike, new: ModelLike, data: str | Path, *, as_of: datetime | 
                       mean_total_change=float(stats[2] or 0.0))
 
 
-def _mover(row: tuple[Any, ...]) -> dict[str, Any]:
-    lead_id, old_stage, new_stage, old_total, new_total, change, old_reasons, new_reasons = row
-    old_points = {r["rule"]: r["points"] for r in old_reasons or []}
-    new_points = {r["rule"]: r["points"] for r in new_reasons or []}
+def _reason_items(session: duckdb_engine.Session, ids: list[Any]) -> dict[Any, dict[str, float]]:
+    """Explanation items (rule -> points) of some leads, from a session's lead_scores."""
+    from leadscore.backends.outputs import lead_reasons_select
+
+    if not ids:
+        return {}
+    session.con.execute("CREATE OR REPLACE TEMP TABLE wanted_ids AS SELECT unnest(?) AS lead_id", [ids])
+    cursor = session.con.execute(f"SELECT * FROM ({lead_reasons_select(session)}) "
+                                 "WHERE lead_id IN (SELECT lead_id FROM wanted_ids)")
+    names = [d[0] for d in cursor.description or []]
+    return {row[0]: dict(zip(names[1:], row[1:], strict=True)) for row in cursor.fetchall()}
+
+
+def _mover(row: tuple[Any, ...], old_points: dict[str, float], new_points: dict[str, float]
+           ) -> dict[str, Any]:
+    lead_id, old_stage, new_stage, old_total, new_total, change = row
     changes = []
     for rule in sorted(set(old_points) | set(new_points)):
         delta = new_points.get(rule, 0.0) - old_points.get(rule, 0.0)

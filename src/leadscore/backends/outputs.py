@@ -43,6 +43,32 @@ def new_run_id() -> str:
     return f"{stamp}-{uuid.uuid4().hex[:6]}"
 
 
+REASON_PREFIX = "why:"
+
+
+def _split_columns(session: Session) -> tuple[list[str], list[str]]:
+    """Public lead-score columns, and the explanation item columns (``why:<item>``)."""
+    names = [str(row[0]) for row in session.con.execute("DESCRIBE lead_scores").fetchall()]
+    return [n for n in names if not n.startswith(REASON_PREFIX)], [n for n in names
+                                                                   if n.startswith(REASON_PREFIX)]
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lead_scores_select(session: Session) -> str:
+    public, _items = _split_columns(session)
+    return f"SELECT {', '.join(_q(c) for c in public)} FROM lead_scores"
+
+
+def lead_reasons_select(session: Session) -> str:
+    """One row per lead, one column per explanation item; the items of a row add up to its total."""
+    _public, items = _split_columns(session)
+    columns = ", ".join(f"coalesce({_q(c)}, 0.0) AS {_q(c.removeprefix(REASON_PREFIX))}" for c in items)
+    return f"SELECT lead_id, {columns} FROM lead_scores"
+
+
 def _history_select(session: Session, run_id: str) -> str:
     layers = ", ".join(f'"{layer.name}"' for layer in session.plan.layers)
     return (f"SELECT {_lit(run_id)} AS run_id, {_lit(session.plan.version_hash)} AS model_version, "
@@ -80,14 +106,14 @@ def write_directory(session: Session, out: Path, *, fmt: Format = "parquet",
                 con.execute(f"CREATE OR REPLACE TEMP VIEW previous_scores AS SELECT lead_id, stage "
                             f"FROM {reader}({_lit(str(previous_file))})")
                 previous = "previous_scores"
-            lead_select = "SELECT * FROM lead_scores" if fmt == "parquet" else \
-                "SELECT * REPLACE (CAST(to_json(reasons) AS VARCHAR) AS reasons) FROM lead_scores"
+            lead_select = lead_scores_select(session)
             account_select = "SELECT * FROM account_scores" if fmt == "parquet" else (
                 "SELECT * REPLACE (CAST(to_json(reasons) AS VARCHAR) AS reasons, "
                 "CAST(to_json(top_leads) AS VARCHAR) AS top_leads, "
                 "CAST(to_json(committee_roles) AS VARCHAR) AS committee_roles) FROM account_scores")
             plan = {
                 f"lead_scores.{ext}": lead_select,
+                f"lead_reasons.{ext}": lead_reasons_select(session),
                 f"account_scores.{ext}": account_select,
                 f"quarantine.{ext}": "SELECT * FROM quarantine",
                 f"score_history/run-{run}.{ext}": _history_select(session, run),
@@ -137,8 +163,11 @@ def write_database(session: Session, path: Path, *, run_id: str | None = None) -
                     con.execute(f"INSERT INTO {alias}.{table} BY NAME {select}")
                 else:
                     con.execute(f"CREATE TABLE {alias}.{table} AS {select}")
-            for table in ("lead_scores", "account_scores", "quarantine"):
-                con.execute(f"CREATE OR REPLACE TABLE {alias}.{table} AS SELECT * FROM {table}")
+            for table, select in (("lead_scores", lead_scores_select(session)),
+                                  ("lead_reasons", lead_reasons_select(session)),
+                                  ("account_scores", "SELECT * FROM account_scores"),
+                                  ("quarantine", "SELECT * FROM quarantine")):
+                con.execute(f"CREATE OR REPLACE TABLE {alias}.{table} AS {select}")
             runs = (f"SELECT {_lit(run)} AS run_id, {_lit(session.plan.name)} AS model, "
                     f"{_lit(session.plan.version_hash)} AS model_version, "
                     f"TIMESTAMP {_lit(session.as_of.isoformat(sep=' '))} AS as_of, "

@@ -108,10 +108,17 @@ def prepare_inputs(con: duckdb.DuckDBPyConnection, opened: OpenedInputs, plan: S
     time_expr = _time_expression(plan.event_time, events.columns.get(plan.event_time, "TIMESTAMP"))
     con.execute(f"CREATE OR REPLACE TEMP VIEW events_norm AS SELECT * REPLACE ({time_expr} AS {ts}) "
                 f"FROM {events.relation}")
-    bad_events = _quarantine(con, counts, "events", f"missing {plan.event_lead}", "events_norm", ekey,
-                             f"{lead} IS NULL")
-    bad_events += _quarantine(con, counts, "events", f"missing or unparseable {plan.event_time}",
-                              events.relation, ekey, f"{lead} IS NOT NULL AND {time_expr} IS NULL")
+    # One scan counts both problems; rows are copied out only when there are any.
+    row = con.execute(f"SELECT count(*) FILTER ({lead} IS NULL), "
+                      f"count(*) FILTER ({lead} IS NOT NULL AND {time_expr} IS NULL) "
+                      f"FROM {events.relation}").fetchall()[0]
+    bad_events = 0
+    if row[0]:
+        bad_events += _quarantine(con, counts, "events", f"missing {plan.event_lead}", "events_norm", ekey,
+                                  f"{lead} IS NULL")
+    if row[1]:
+        bad_events += _quarantine(con, counts, "events", f"missing or unparseable {plan.event_time}",
+                                  events.relation, ekey, f"{lead} IS NOT NULL AND {time_expr} IS NULL")
     duplicate_ids = plan.event_key in events.columns and _has_duplicate_ids(con, plan.event_key)
     where = [f"{lead} IS NOT NULL", f"{ts} IS NOT NULL"] if bad_events else []
     if duplicate_ids:

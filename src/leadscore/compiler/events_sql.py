@@ -75,6 +75,19 @@ def decay_sql(decay: Decay | None, age: exp.Expression) -> exp.Expression | None
     return factor
 
 
+def _decay_key(decay: Decay) -> str:
+    return decay.model_dump_json()
+
+
+def decay_factor_names(plan: ScoringPlan) -> dict[str, tuple[str, Decay]]:
+    """Distinct decays of the plan's event rules -> (factor column name, decay)."""
+    names: dict[str, tuple[str, Decay]] = {}
+    for rule in plan.event_rules:
+        if rule.decay is not None and _decay_key(rule.decay) not in names:
+            names[_decay_key(rule.decay)] = (f"__factor{len(names)}", rule.decay)
+    return names
+
+
 def rule_match_sql(rule: EventRulePlan, type_col: str) -> exp.Expression:
     """Does an event match a rule (type, filter, window)? Count limits are applied separately."""
     parts: list[exp.Expression] = [exp.EQ(this=col(type_col), expression=lit(rule.event_type))]
@@ -126,6 +139,13 @@ def events_ctes(plan: ScoringPlan, events: exp.Expression, as_of: exp.Expression
     projections.append(alias(age_days(col(time_col), as_of), AGE))
     ev_in = exp.select(*projections).from_(events).where(
         exp.LT(this=col(time_col), expression=as_of.copy()))
+    # One decay factor column per distinct decay: an event's factor is computed once, not once per rule.
+    factors = decay_factor_names(plan)
+    factor_columns = [alias(expression, name) for name, expression in
+                      ((name, decay_sql(decay, col(AGE))) for name, decay in factors.values()
+                       ) if expression is not None]
+    if factor_columns:
+        ev_in = exp.select(exp.Star(), *factor_columns).from_(exp.Subquery(this=ev_in))
     ctes: list[tuple[str, exp.Select]] = [("ev_in", ev_in)]
     source = "ev_in"
 
@@ -150,11 +170,15 @@ def events_ctes(plan: ScoringPlan, events: exp.Expression, as_of: exp.Expression
         if rule.max_count is not None:
             counted = and_all([counted, exp.LTE(this=col(EventNames.rank(rule.name)),
                                                 expression=lit(rule.max_count))])
-        factor = decay_sql(rule.decay, col(AGE))
-        value = num(rule.points) if factor is None else exp.Mul(this=num(rule.points), expression=factor)
-        aggregates.append(alias(filtered(exp.Sum(this=value), counted.copy()), EventNames.points(rule.name)))
-        aggregates.append(alias(filtered(exp.Count(this=exp.Star()), counted),
-                                EventNames.count(rule.name)))
+        # points x (sum of decay factors): the factor is summed, the rule's points applied once.
+        factor_name = factors[_decay_key(rule.decay)][0] if rule.decay is not None else None
+        summed: exp.Expression = filtered(exp.Count(this=exp.Star()), counted.copy()) if factor_name is None \
+            else filtered(exp.Sum(this=col(factor_name)), counted.copy())
+        aggregates.append(alias(exp.Mul(this=num(rule.points), expression=exp.cast(
+            summed, exp.DataType.build("DOUBLE"))), EventNames.points(rule.name)))
+        if rule.name in plan.fired_rules:
+            aggregates.append(alias(filtered(exp.Count(this=exp.Star()), counted),
+                                    EventNames.count(rule.name)))
     for key, aggregate in sorted(plan.aggregates.items()):
         match = selector_match_sql(plan, aggregate, type_col)
         figure: exp.Expression = exp.Count(this=exp.Star()) if aggregate.kind == "count" else exp.Min(
@@ -162,10 +186,14 @@ def events_ctes(plan: ScoringPlan, events: exp.Expression, as_of: exp.Expression
         aggregates.append(alias(filtered(figure, match), EventNames.aggregate(key)))
     types = sorted(meaningful_types(plan))
     if types:
-        newest = exp.Max(this=exp.Struct(expressions=[
-            exp.PropertyEQ(this=exp.to_identifier("ts"), expression=col(time_col)),
-            exp.PropertyEQ(this=exp.to_identifier("type"), expression=col(type_col))]))
+        # Newest meaningful event as one integer: epoch microseconds x K + the type's rank, so MAX
+        # picks the latest time and, on a tie, the larger type name (as a max over (ts, type)).
+        rank = exp.Case(this=col(type_col))
+        for index, name in enumerate(types):
+            rank = rank.when(lit(name), lit(index))
+        key = exp.Add(this=exp.Mul(this=exp.UnixMicros(this=col(time_col)), expression=lit(len(types))),
+                      expression=rank)
         is_meaningful = exp.In(this=col(type_col), expressions=[lit(t) for t in types])
-        aggregates.append(alias(filtered(newest, is_meaningful), EventNames.LAST_ACTIVITY))
+        aggregates.append(alias(filtered(exp.Max(this=key), is_meaningful), EventNames.LAST_ACTIVITY))
     ctes.append(("ev", exp.select(*aggregates).from_(source).group_by(col(LEAD))))
     return ctes

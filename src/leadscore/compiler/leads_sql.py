@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from leadscore.compiler.conditions import BoundCondition
-from leadscore.compiler.events_sql import LEAD, EventNames, events_ctes
+from leadscore.compiler.events_sql import LEAD, EventNames, events_ctes, meaningful_types
 from leadscore.compiler.expand import condition_sql, predicate_sql
 from leadscore.compiler.plan import ProfileRulePlan, ScoringPlan
 from leadscore.compiler.sqlbuild import (
@@ -208,18 +208,13 @@ def lead_query(plan: ScoringPlan, relations: Relations, as_of: exp.Expression, *
     for event_rule in plan.event_rules:
         select.append(alias(exp.Coalesce(this=col(EventNames.points(event_rule.name), EVENTS_ALIAS),
                                          expressions=[num(0.0)]), pts(event_rule.name)))
-        select.append(alias(exp.Coalesce(this=col(EventNames.count(event_rule.name), EVENTS_ALIAS),
-                                         expressions=[lit(0)]), f"cnt__{event_rule.name}"))
         if event_rule.name in plan.fired_rules:
             select.append(alias(exp.GT(this=exp.Coalesce(
                 this=col(EventNames.count(event_rule.name), EVENTS_ALIAS), expressions=[lit(0)]),
                 expression=lit(0)), fired(event_rule.name)))
     for key, (kind, name) in sorted(_derived_refs(plan).items()):
         select.append(alias(resolve(key) if kind != "agg" else resolve(name), passthrough(key)))
-    select.append(alias(exp.Dot(this=col(EventNames.LAST_ACTIVITY, EVENTS_ALIAS),
-                                expression=exp.to_identifier("ts")), "last_activity_at"))
-    select.append(alias(exp.Dot(this=col(EventNames.LAST_ACTIVITY, EVENTS_ALIAS),
-                                expression=exp.to_identifier("type")), "last_activity_type"))
+    select += _last_activity_columns(plan)
     if plan.account is not None and plan.account.committee:
         roles = [(predicate_sql(bound, resolve), lit(role)) for role, bound in plan.account.committee]
         select.append(alias(case_when(roles, None), "committee_role"))
@@ -240,6 +235,22 @@ def lead_query(plan: ScoringPlan, relations: Relations, as_of: exp.Expression, *
     for name, cte in ctes:
         query = query.with_(name, as_=cte)
     return query
+
+
+def _last_activity_columns(plan: ScoringPlan) -> list[exp.Expression]:
+    """Decode the events pass's newest-meaningful-event key into a time and a type."""
+    types = sorted(meaningful_types(plan))
+    if not types:
+        return [alias(exp.cast(exp.Null(), exp.DataType.build("TIMESTAMP")), "last_activity_at"),
+                alias(exp.cast(exp.Null(), exp.DataType.build("VARCHAR")), "last_activity_type")]
+    key = col(EventNames.LAST_ACTIVITY, EVENTS_ALIAS)
+    micros = exp.IntDiv(this=key.copy(), expression=lit(len(types)))
+    at = exp.UnixToTime(this=micros, scale=exp.UnixToTime.MICROS)
+    kind = exp.Case(this=exp.Mod(this=key, expression=lit(len(types))))
+    for index, name in enumerate(types):
+        kind = kind.when(lit(index), lit(name))
+    return [alias(exp.cast(at, exp.DataType.build("TIMESTAMP")), "last_activity_at"),
+            alias(kind, "last_activity_type")]
 
 
 def _score_ctes(plan: ScoringPlan) -> list[tuple[str, exp.Select]]:
@@ -276,7 +287,7 @@ def _score_ctes(plan: ScoringPlan) -> list[tuple[str, exp.Select]]:
         action_whens.append((condition.copy(), lit(stage.action) if stage.action else exp.Null()))
     o = exp.select(exp.Star(), alias(grade, "grade"), alias(case_when(stage_whens, None), "stage"),
                    alias(case_when(action_whens, None), "next_action"),
-                   alias(_reasons_list(plan), "reasons"), alias(_top_reasons(plan), "__top")).from_("t")
+                   *_reason_columns(plan), alias(_top_reasons(plan), "__top")).from_("t")
     return [("g", g), ("g2", g2), ("lr", lr), ("lv", lv), ("traw", traw), ("t", total), ("o", o)]
 
 
@@ -292,14 +303,6 @@ def _derived_resolver() -> Callable[[str], exp.Expression]:
         return col(passthrough(key))
 
     return resolve
-
-
-def _reason_struct(rule: str, layer: str, points: exp.Expression) -> exp.Expression:
-    return exp.Struct(expressions=[
-        exp.PropertyEQ(this=exp.to_identifier("rule"), expression=lit(rule)),
-        exp.PropertyEQ(this=exp.to_identifier("layer"), expression=lit(layer)),
-        exp.PropertyEQ(this=exp.to_identifier("points"), expression=points),
-    ])
 
 
 def reason_items(plan: ScoringPlan) -> list[tuple[str, str, exp.Expression]]:
@@ -330,8 +333,12 @@ def _nonzero_list(structs: list[exp.Expression]) -> exp.Expression:
     return exp.Anonymous(this="list_filter", expressions=[array, keep])
 
 
-def _reasons_list(plan: ScoringPlan) -> exp.Expression:
-    return _nonzero_list([_reason_struct(rule, layer, points) for rule, layer, points in reason_items(plan)])
+REASON_PREFIX = "why:"
+"""Explanation items are columns named ``why:<item>`` internally, written as ``lead_reasons``."""
+
+
+def _reason_columns(plan: ScoringPlan) -> list[exp.Expression]:
+    return [alias(points, REASON_PREFIX + name) for name, _layer, points in reason_items(plan)]
 
 
 def _top_reasons(plan: ScoringPlan) -> exp.Expression:
@@ -362,7 +369,8 @@ def _output_columns(plan: ScoringPlan, segment: str | None) -> list[exp.Expressi
         columns.append(alias(exp.Dot(this=item, expression=exp.to_identifier("rule")), f"reason{index}"))
         columns.append(alias(exp.Dot(this=item.copy(), expression=exp.to_identifier("points")),
                              f"points{index}"))
-    columns += [col("reasons"), col("last_activity_at"), col("last_activity_type")]
+    columns += [col("last_activity_at"), col("last_activity_type")]
     if plan.account is not None and plan.account.committee:
         columns.append(col("committee_role"))
+    columns += [col(REASON_PREFIX + name) for name, _layer, _points in reason_items(plan)]
     return columns

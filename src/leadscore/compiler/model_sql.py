@@ -6,7 +6,7 @@ from sqlglot import exp
 
 from leadscore.compiler.events_sql import events_ctes
 from leadscore.compiler.expand import predicate_sql
-from leadscore.compiler.leads_sql import Relations, _RuleResolver, lead_query
+from leadscore.compiler.leads_sql import REASON_PREFIX, Relations, _RuleResolver, lead_query, reason_items
 from leadscore.compiler.plan import ScoringPlan
 from leadscore.compiler.sqlbuild import and_all, timestamp_literal
 
@@ -22,10 +22,14 @@ def lead_output_columns(plan: ScoringPlan) -> list[str]:
                "total", "grade", "stage", "next_action"]
     for index in range(1, plan.reasons_top + 1):
         columns += [f"reason{index}", f"points{index}"]
-    columns += ["reasons", "last_activity_at", "last_activity_type"]
+    columns += ["last_activity_at", "last_activity_type"]
     if plan.account is not None and plan.account.committee:
         columns.append("committee_role")
-    return columns
+    items: list[str] = []
+    for candidate in [plan, *[segment.plan for segment in plan.segments]]:
+        items += [REASON_PREFIX + name for name, _l, _p in reason_items(candidate)
+                  if REASON_PREFIX + name not in items]
+    return columns + items
 
 
 def model_plans(plan: ScoringPlan) -> list[ScoringPlan]:

@@ -195,7 +195,7 @@ def _reason_items(session: duckdb_engine.Session, ids: list[Any]) -> dict[Any, d
 def _mover(row: tuple[Any, ...], old_points: dict[str, float], new_points: dict[str, float]
            ) -> dict[str, Any]:
     lead_id, old_stage, new_stage, old_total, new_total, change = row
-    changes = []
+    changes: list[dict[str, Any]] = []
     for rule in sorted(set(old_points) | set(new_points)):
         delta = new_points.get(rule, 0.0) - old_points.get(rule, 0.0)
         if abs(delta) > 1e-9:

@@ -64,7 +64,7 @@ def fetch_lead(con: duckdb.DuckDBPyConnection, opened: OpenedInputs, plan: Scori
     email_col = plan.lead_email or "email"
     if email_col in leads.columns and lead.get(email_col) is not None:
         order = f"({_q(created)}, {key})" if created else f"({key})"
-        mine = f"(?, ?)" if created else "(?)"
+        mine = "(?, ?)" if created else "(?)"
         params: list[Any] = [lead[email_col]]
         params += [lead[created], lead[plan.lead_key]] if created else [lead[plan.lead_key]]
         cast_created = f"{_time_expression(created, leads.columns[created])}" if created else None

@@ -17,7 +17,7 @@ import os
 import shutil
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -39,7 +39,7 @@ def _lit(value: str) -> str:
 
 
 def new_run_id() -> str:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     return f"{stamp}-{uuid.uuid4().hex[:6]}"
 
 
@@ -133,7 +133,7 @@ def write_directory(session: Session, out: Path, *, fmt: Format = "parquet",
             files[name.split("/")[0].split(".")[0]] = str(final)
         record = {"run_id": run, "model": session.plan.name, "model_version": session.plan.version_hash,
                   "as_of": session.as_of.isoformat(), "data": session.source,
-                  "written_at": datetime.now(timezone.utc).isoformat(),
+                  "written_at": datetime.now(UTC).isoformat(),
                   "quarantined": sum(session.quarantine_counts.values())}
         with open(out / "runs.jsonl", "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")

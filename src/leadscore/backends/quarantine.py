@@ -120,14 +120,14 @@ def prepare_inputs(con: duckdb.DuckDBPyConnection, opened: OpenedInputs, plan: S
         bad_events += _quarantine(con, counts, "events", f"missing or unparseable {plan.event_time}",
                                   events.relation, ekey, f"{lead} IS NOT NULL AND {time_expr} IS NULL")
     duplicate_ids = plan.event_key in events.columns and _has_duplicate_ids(con, plan.event_key)
-    where = [f"{lead} IS NOT NULL", f"{ts} IS NOT NULL"] if bad_events else []
+    filters = [f"{lead} IS NOT NULL", f"{ts} IS NOT NULL"] if bad_events else []
     if duplicate_ids:
         _quarantine(con, counts, "events", f"duplicate {plan.event_key} (first row kept)",
                     f"(SELECT *, row_number() OVER (PARTITION BY {ekey}) AS __rn FROM events_norm)", ekey,
                     "__rn > 1", exclude="__rn")
     sql = "SELECT * FROM events_norm"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
+    if filters:
+        sql += " WHERE " + " AND ".join(filters)
     if duplicate_ids:
         sql += f" QUALIFY row_number() OVER (PARTITION BY {ekey}) = 1"
     con.execute(f"CREATE OR REPLACE TEMP VIEW events AS {sql}")

@@ -12,14 +12,14 @@ from leadscore.compiler.sqlbuild import add_all, alias, and_all, clamp, col, fil
 ACCOUNT_ALIAS = "a"
 
 
-def _account_resolver(key: str) -> exp.Expression:
+def _account_resolver(key: str) -> exp.Expr:
     kind, _, name = key.partition(":")
     if kind != "account":  # the binder only lets account columns into account rules
         raise ValueError(f"reference {key!r} cannot be used in an account rule")
     return col(name, ACCOUNT_ALIAS)
 
 
-def account_query(plan: ScoringPlan, scores: exp.Expression, accounts: exp.Expression | None) -> exp.Select:
+def account_query(plan: ScoringPlan, scores: exp.Expr, accounts: exp.Expr | None) -> exp.Select:
     """Account scores from a lead-scores relation (``lead_id, account_id, total, committee_role``)."""
     account = plan.account or AccountPlan(3, 30.0, 0.0, (), (), None)
     top_n, engaged_min = lit(account.top_n), num(account.engaged_min)
@@ -63,7 +63,8 @@ def account_query(plan: ScoringPlan, scores: exp.Expression, accounts: exp.Expre
                    *[col(f"pts__{rule.name}") for rule in account.rules]])
     scored = exp.select(exp.Star(), alias(raw, "score__raw")).from_("parts")
     final_score = clamp(col("score__raw"), None, account.cap)
-    items = [("top_leads_sum", col("top_leads_sum")), ("engaged_beyond_top", col("pts__engaged_beyond_top"))]
+    items: list[tuple[str, exp.Expr]] = [("top_leads_sum", col("top_leads_sum")),
+                                         ("engaged_beyond_top", col("pts__engaged_beyond_top"))]
     items += [(rule.name, col(f"pts__{rule.name}")) for rule in account.rules]
     if account.cap is not None:
         items.append(("account:cap", exp.Sub(this=final_score.copy(), expression=col("score__raw"))))

@@ -13,7 +13,7 @@ from types import MappingProxyType
 
 from sqlglot import exp
 
-ALLOWED_NODES: frozenset[type[exp.Expression]] = frozenset({
+ALLOWED_NODES: frozenset[type[exp.Expr]] = frozenset({
     exp.Column, exp.Identifier, exp.Literal, exp.Boolean, exp.Null, exp.Paren,
     exp.And, exp.Or, exp.Not,
     exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Is,
@@ -74,7 +74,7 @@ FUNCTIONS: MappingProxyType[str, FunctionSpec] = MappingProxyType({
 })
 """leadscore's own functions. Everything else spelled as a call is rejected."""
 
-BUILTIN_ARITY: MappingProxyType[type[exp.Expression], tuple[int, int | None]] = MappingProxyType({
+BUILTIN_ARITY: MappingProxyType[type[exp.Expr], tuple[int, int | None]] = MappingProxyType({
     exp.Lower: (1, 1), exp.Upper: (1, 1), exp.Length: (1, 1), exp.Trim: (1, 1),
     exp.Abs: (1, 1), exp.Coalesce: (1, None), exp.Least: (1, None), exp.Greatest: (1, None),
     exp.Contains: (2, 2), exp.StartsWith: (2, 2), exp.EndsWith: (2, 2),

@@ -58,7 +58,7 @@ class BoundCondition:
     """A checked condition: its text, its bound tree and what it refers to."""
 
     text: str
-    tree: exp.Expression
+    tree: exp.Expr
     refs: Mapping[str, Ref]
     aggregates: Mapping[str, EventAggregate]
 
@@ -85,7 +85,7 @@ class ConditionRejected(Exception):
         self.problems = problems
 
 
-def parse_condition(text: str) -> exp.Expression:
+def parse_condition(text: str) -> exp.Expr:
     """Parse one condition; raise ConditionRejected with the parser's position on failure."""
     if not text.strip():
         raise ConditionRejected([ConditionProblem("empty condition", 0, "write an SQL expression")])
@@ -118,7 +118,7 @@ def _offset_of(text: str, line: int | None, col: int | None) -> int:
     return sum(len(row) + 1 for row in lines[: line - 1]) + max(col - 1, 0)
 
 
-def _node_offset(text: str, node: exp.Expression) -> int:
+def _node_offset(text: str, node: exp.Expr) -> int:
     """Best-effort character offset of a node inside the condition text."""
     meta = getattr(node, "meta", None) or {}
     start = meta.get("start")
@@ -149,7 +149,7 @@ def bind_condition(text: str, names: NameSpace) -> BoundCondition:
     return BoundCondition(text=text, tree=bound, refs=dict(binder.refs), aggregates=dict(binder.aggregates))
 
 
-def _check_node(node: exp.Expression, text: str, names: NameSpace, problems: list[ConditionProblem]) -> None:
+def _check_node(node: exp.Expr, text: str, names: NameSpace, problems: list[ConditionProblem]) -> None:
     kind = type(node)
     where = _node_offset(text, node)
     if kind not in ALLOWED_NODES:
@@ -190,7 +190,7 @@ def _check_node(node: exp.Expression, text: str, names: NameSpace, problems: lis
         if isinstance(node, exp.Contains | exp.StartsWith | exp.EndsWith):
             count = len([a for a in (node.this, node.expression) if a is not None])
         if count < low or (high is not None and count > high):
-            problems.append(ConditionProblem(f"{node.sql_name().lower()}() got {count} arguments", where))
+            problems.append(ConditionProblem(f"{kind.__name__.lower()}() got {count} arguments", where))
     elif kind is exp.Parameter:
         if not isinstance(node.parent, exp.In):
             problems.append(ConditionProblem("@list may only be used as 'x IN @list'", where))
@@ -214,10 +214,10 @@ class _Binder:
         self.aggregates: dict[str, EventAggregate] = {}
         self.problems: list[ConditionProblem] = []
 
-    def bind(self, tree: exp.Expression) -> exp.Expression:
+    def bind(self, tree: exp.Expr) -> exp.Expr:
         return tree.copy().transform(self._visit, copy=False)
 
-    def _visit(self, node: exp.Expression) -> exp.Expression:
+    def _visit(self, node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Column):
             ref = self._resolve(node)
             return self._ref_placeholder(ref) if ref else node
@@ -227,7 +227,7 @@ class _Binder:
             return self._bind_function(node)
         return node
 
-    def _ref_placeholder(self, ref: Ref) -> exp.Expression:
+    def _ref_placeholder(self, ref: Ref) -> exp.Expr:
         key = f"{ref.kind}:{ref.name}"
         self.refs[key] = ref
         return exp.Placeholder(this=key)
@@ -283,7 +283,7 @@ class _Binder:
         return {"lead": self.names.lead_columns, "account": self.names.account_columns,
                 "event": self.names.event_columns}.get(kind, frozenset())
 
-    def _expand_list(self, node: exp.In) -> exp.Expression:
+    def _expand_list(self, node: exp.In) -> exp.Expr:
         param = node.args["field"]
         list_name = param.name
         values = self.names.lists.get(list_name)
@@ -295,14 +295,14 @@ class _Binder:
                 f"did you mean '@{close[0]}'?" if close else
                 f"define it under 'lists:' (known: {', '.join(known) or 'none'})"))
             return node
-        literals = [exp.Literal.string(v) for v in values] or [exp.Null()]
+        literals: list[exp.Expr] = [exp.Literal.string(v) for v in values] or [exp.Null()]
         # Rewrite in place and return the same node: transform() does not descend into a replaced
         # node, so returning a new In would leave its left side (``lead.region``) unbound.
         node.set("field", None)
         node.set("expressions", literals)
         return node
 
-    def _bind_function(self, node: exp.Anonymous) -> exp.Expression:
+    def _bind_function(self, node: exp.Anonymous) -> exp.Expr:
         fname = node.name.lower()
         args = node.expressions
         where = _node_offset(self.text, node)

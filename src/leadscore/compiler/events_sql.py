@@ -55,11 +55,11 @@ class EventNames:
     LAST_ACTIVITY = "__last_activity"
 
 
-def decay_sql(decay: Decay | None, age: exp.Expression) -> exp.Expression | None:
+def decay_sql(decay: Decay | None, age: exp.Expr) -> exp.Expr | None:
     """Multiplier for an event of this age; None when the points do not decay."""
     if decay is None:
         return None
-    factor: exp.Expression | None = None
+    factor: exp.Expr | None = None
     if decay.half_life is not None:
         factor = exp.Pow(this=num(0.5), expression=exp.Div(this=age.copy(), expression=num(decay.half_life)))
     elif decay.steps:
@@ -88,9 +88,9 @@ def decay_factor_names(plan: ScoringPlan) -> dict[str, tuple[str, Decay]]:
     return names
 
 
-def rule_match_sql(rule: EventRulePlan, type_col: str) -> exp.Expression:
+def rule_match_sql(rule: EventRulePlan, type_col: str) -> exp.Expr:
     """Does an event match a rule (type, filter, window)? Count limits are applied separately."""
-    parts: list[exp.Expression] = [exp.EQ(this=col(type_col), expression=lit(rule.event_type))]
+    parts: list[exp.Expr] = [exp.EQ(this=col(type_col), expression=lit(rule.event_type))]
     if rule.where is not None:
         parts.append(predicate_sql(rule.where, _event_column))
     if rule.within_days is not None:
@@ -98,18 +98,18 @@ def rule_match_sql(rule: EventRulePlan, type_col: str) -> exp.Expression:
     return and_all(parts)
 
 
-def _event_column(key: str) -> exp.Expression:
+def _event_column(key: str) -> exp.Expr:
     kind, _, name = key.partition(":")
     if kind != "event":  # the binder only lets event columns into event filters
         raise ValueError(f"unexpected reference {key!r} in an event filter")
     return col(name)
 
 
-def selector_match_sql(plan: ScoringPlan, aggregate: EventAggregate, type_col: str) -> exp.Expression:
+def selector_match_sql(plan: ScoringPlan, aggregate: EventAggregate, type_col: str) -> exp.Expr:
     """Events a selector names: a group's or a rule's matches, else an event type."""
     rules = plan.selector_rules(aggregate.selector)
     if aggregate.selector is None:
-        match: exp.Expression = exp.true()
+        match: exp.Expr = exp.true()
     elif rules is not None:
         match = or_all([rule_match_sql(rule, type_col) for rule in rules])
     else:
@@ -126,7 +126,7 @@ def meaningful_types(plan: ScoringPlan) -> frozenset[str]:
     return frozenset(rule.event_type for rule in plan.event_rules if rule.points > 0)
 
 
-def events_ctes(plan: ScoringPlan, events: exp.Expression, as_of: exp.Expression,
+def events_ctes(plan: ScoringPlan, events: exp.Expr, as_of: exp.Expr,
                 event_columns: frozenset[str]) -> list[tuple[str, exp.Select]]:
     """CTEs ``ev_in`` (counted events with age), optional ``ev_ranked``, and ``ev`` (per lead)."""
     type_col, time_col, key_col = plan.event_type, plan.event_time, plan.event_key
@@ -134,7 +134,7 @@ def events_ctes(plan: ScoringPlan, events: exp.Expression, as_of: exp.Expression
     for rule in plan.event_rules:
         if rule.where is not None:
             wanted |= {ref.name for ref in rule.where.refs.values() if ref.kind == "event"}
-    projections: list[exp.Expression] = [alias(col(plan.event_lead), LEAD)]
+    projections: list[exp.Expr] = [alias(col(plan.event_lead), LEAD)]
     projections += [col(name) for name in sorted(wanted - {plan.event_lead})]
     projections.append(alias(age_days(col(time_col), as_of), AGE))
     ev_in = exp.select(*projections).from_(events).where(
@@ -164,7 +164,7 @@ def events_ctes(plan: ScoringPlan, events: exp.Expression, as_of: exp.Expression
         ctes.append(("ev_ranked", exp.select(exp.Star(), *extra).from_("ev_in")))
         source = "ev_ranked"
 
-    aggregates: list[exp.Expression] = [col(LEAD)]
+    aggregates: list[exp.Expr] = [col(LEAD)]
     for rule in plan.event_rules:
         counted = rule_match_sql(rule, type_col)
         if rule.max_count is not None:
@@ -172,7 +172,7 @@ def events_ctes(plan: ScoringPlan, events: exp.Expression, as_of: exp.Expression
                                                 expression=lit(rule.max_count))])
         # points x (sum of decay factors): the factor is summed, the rule's points applied once.
         factor_name = factors[_decay_key(rule.decay)][0] if rule.decay is not None else None
-        summed: exp.Expression = filtered(exp.Count(this=exp.Star()), counted.copy()) if factor_name is None \
+        summed: exp.Expr = filtered(exp.Count(this=exp.Star()), counted.copy()) if factor_name is None \
             else filtered(exp.Sum(this=col(factor_name)), counted.copy())
         aggregates.append(alias(exp.Mul(this=num(rule.points), expression=exp.cast(
             summed, exp.DataType.build("DOUBLE"))), EventNames.points(rule.name)))
@@ -181,7 +181,7 @@ def events_ctes(plan: ScoringPlan, events: exp.Expression, as_of: exp.Expression
                                     EventNames.count(rule.name)))
     for key, aggregate in sorted(plan.aggregates.items()):
         match = selector_match_sql(plan, aggregate, type_col)
-        figure: exp.Expression = exp.Count(this=exp.Star()) if aggregate.kind == "count" else exp.Min(
+        figure: exp.Expr = exp.Count(this=exp.Star()) if aggregate.kind == "count" else exp.Min(
             this=col(AGE))
         aggregates.append(alias(filtered(figure, match), EventNames.aggregate(key)))
     types = sorted(meaningful_types(plan))
@@ -191,9 +191,9 @@ def events_ctes(plan: ScoringPlan, events: exp.Expression, as_of: exp.Expression
         rank = exp.Case(this=col(type_col))
         for index, name in enumerate(types):
             rank = rank.when(lit(name), lit(index))
-        key = exp.Add(this=exp.Mul(this=exp.UnixMicros(this=col(time_col)), expression=lit(len(types))),
-                      expression=rank)
+        newest = exp.Add(this=exp.Mul(this=exp.UnixMicros(this=col(time_col)), expression=lit(len(types))),
+                         expression=rank)
         is_meaningful = exp.In(this=col(type_col), expressions=[lit(t) for t in types])
-        aggregates.append(alias(filtered(exp.Max(this=key), is_meaningful), EventNames.LAST_ACTIVITY))
+        aggregates.append(alias(filtered(exp.Max(this=newest), is_meaningful), EventNames.LAST_ACTIVITY))
     ctes.append(("ev", exp.select(*aggregates).from_(source).group_by(col(LEAD))))
     return ctes

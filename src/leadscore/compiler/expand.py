@@ -14,7 +14,7 @@ from sqlglot import exp
 from leadscore.compiler.conditions import BoundCondition
 from leadscore.compiler.sqlbuild import case_when, lit, true_or_false
 
-Resolver = Callable[[str], exp.Expression]
+Resolver = Callable[[str], exp.Expr]
 """Maps a placeholder key (``lead:email``, ``agg:count:intent:30.0``...) to a SQL expression."""
 
 
@@ -23,12 +23,12 @@ def word_pattern(words: list[str]) -> str:
     return r"(?i)\b(" + "|".join(re.escape(w) for w in words) + r")\b"
 
 
-def email_domain_sql(value: exp.Expression) -> exp.Expression:
+def email_domain_sql(value: exp.Expr) -> exp.Expr:
     after_at = exp.SplitPart(this=value.copy(), delimiter=lit("@"), part_index=lit(2))
     return case_when([(email_well_formed_sql(value), exp.Lower(this=after_at))], None)
 
 
-def email_well_formed_sql(value: exp.Expression) -> exp.Expression:
+def email_well_formed_sql(value: exp.Expr) -> exp.Expr:
     """Exactly one '@' and a '.' after it (a NULL email is not well-formed)."""
     at_count = exp.Sub(
         this=exp.Length(this=value.copy()),
@@ -40,17 +40,17 @@ def email_well_formed_sql(value: exp.Expression) -> exp.Expression:
     return exp.and_(exp.EQ(this=at_count, expression=lit(1)), dot)
 
 
-def has_word_sql(value: exp.Expression, words: list[str]) -> exp.Expression:
+def has_word_sql(value: exp.Expr, words: list[str]) -> exp.Expr:
     return true_or_false(exp.RegexpLike(this=value, expression=lit(word_pattern(words))))
 
 
-def condition_sql(bound: BoundCondition, resolve: Resolver) -> exp.Expression:
+def condition_sql(bound: BoundCondition, resolve: Resolver) -> exp.Expr:
     """The SQL tree of a bound condition, with every placeholder and function replaced."""
 
-    def place(node: exp.Expression) -> exp.Expression:
+    def place(node: exp.Expr) -> exp.Expr:
         return resolve(str(node.name)) if isinstance(node, exp.Placeholder) else node
 
-    def visit(node: exp.Expression) -> exp.Expression:
+    def visit(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Anonymous):
             name = node.name.lower()
             args = node.expressions
@@ -67,6 +67,6 @@ def condition_sql(bound: BoundCondition, resolve: Resolver) -> exp.Expression:
     return placed.transform(visit, copy=False)
 
 
-def predicate_sql(bound: BoundCondition, resolve: Resolver) -> exp.Expression:
+def predicate_sql(bound: BoundCondition, resolve: Resolver) -> exp.Expr:
     """A condition used as a rule trigger: NULL means the rule does not fire."""
     return true_or_false(condition_sql(bound, resolve))

@@ -37,9 +37,9 @@ LEAD_ALIAS, ACCOUNT_ALIAS, EVENTS_ALIAS = "l", "a", "e"
 class Relations:
     """Where the input tables are: any FROM-able sqlglot expression (table, view, read_parquet)."""
 
-    leads: exp.Expression
-    events: exp.Expression
-    accounts: exp.Expression | None
+    leads: exp.Expr
+    events: exp.Expr
+    accounts: exp.Expr | None
     event_columns: frozenset[str]
     lead_columns: frozenset[str]
 
@@ -70,11 +70,11 @@ TOTAL_RAW = "total__raw"
 class _RuleResolver:
     """Resolves placeholders inside rule conditions (the ``r`` CTE: l, a and e in scope)."""
 
-    def __init__(self, plan: ScoringPlan, as_of: exp.Expression) -> None:
+    def __init__(self, plan: ScoringPlan, as_of: exp.Expr) -> None:
         self.plan = plan
         self.as_of = as_of
 
-    def __call__(self, key: str) -> exp.Expression:
+    def __call__(self, key: str) -> exp.Expr:
         kind, _, name = key.partition(":")
         if kind == "lead":
             return col(name, LEAD_ALIAS)
@@ -87,7 +87,7 @@ class _RuleResolver:
             return self.special(name)
         raise ValueError(f"reference {key!r} cannot be used in a lead rule")
 
-    def special(self, name: str) -> exp.Expression:
+    def special(self, name: str) -> exp.Expr:
         plan = self.plan
         if name == "days_since_created":
             return age_days(col(plan.lead_created or "created_at", LEAD_ALIAS), self.as_of)
@@ -122,14 +122,14 @@ def _all_conditions(plan: ScoringPlan) -> list[BoundCondition]:
     return found
 
 
-def profile_points_sql(rule: ProfileRulePlan, resolve: Callable[[str], exp.Expression]) -> exp.Expression:
+def profile_points_sql(rule: ProfileRulePlan, resolve: Callable[[str], exp.Expr]) -> exp.Expr:
     """Points of one profile rule (0 when it does not apply), as a DOUBLE."""
     if rule.shape == "tiers":
         return case_when([(predicate_sql(cond, resolve), num(points)) for cond, points in rule.tiers],
                          num(0.0))
     if rule.shape == "map":
         assert rule.column is not None
-        value: exp.Expression = exp.cast(condition_sql(rule.column, resolve), exp.DataType.build("VARCHAR"))
+        value: exp.Expr = exp.cast(condition_sql(rule.column, resolve), exp.DataType.build("VARCHAR"))
         if not rule.case_sensitive:
             value = exp.Lower(this=value)
         case = exp.Case(this=value)
@@ -144,13 +144,13 @@ def profile_points_sql(rule: ProfileRulePlan, resolve: Callable[[str], exp.Expre
     return case_when([(predicate_sql(rule.condition, resolve), amount)], num(0.0))
 
 
-def profile_fired_sql(rule: ProfileRulePlan, resolve: Callable[[str], exp.Expression]) -> exp.Expression:
+def profile_fired_sql(rule: ProfileRulePlan, resolve: Callable[[str], exp.Expr]) -> exp.Expr:
     """Did a profile rule apply (a matching tier or mapped value, or a true condition)?"""
     if rule.shape == "tiers":
         return true_or_false(exp.or_(*[exp.paren(predicate_sql(c, resolve)) for c, _ in rule.tiers]))
     if rule.shape == "map":
         assert rule.column is not None
-        value: exp.Expression = exp.cast(condition_sql(rule.column, resolve), exp.DataType.build("VARCHAR"))
+        value: exp.Expr = exp.cast(condition_sql(rule.column, resolve), exp.DataType.build("VARCHAR"))
         if not rule.case_sensitive:
             value = exp.Lower(this=value)
         return true_or_false(exp.In(this=value, expressions=[lit(k) for k, _ in rule.mapping]))
@@ -174,8 +174,8 @@ def _derived_refs(plan: ScoringPlan) -> dict[str, tuple[str, str]]:
     return needed
 
 
-def lead_query(plan: ScoringPlan, relations: Relations, as_of: exp.Expression, *,
-               segment: tuple[str, exp.Expression] | None = None, events_table: str | None = None
+def lead_query(plan: ScoringPlan, relations: Relations, as_of: exp.Expr, *,
+               segment: tuple[str, exp.Expr] | None = None, events_table: str | None = None
                ) -> exp.Select:
     """The full lead scoring query for one plan (optionally restricted to one segment).
 
@@ -185,7 +185,7 @@ def lead_query(plan: ScoringPlan, relations: Relations, as_of: exp.Expression, *
     resolve = _RuleResolver(plan, as_of)
     ctes = [] if events_table else events_ctes(plan, relations.events, as_of, relations.event_columns)
 
-    leads_source: exp.Expression = relations.leads
+    leads_source: exp.Expr = relations.leads
     if uses_duplicate(plan):
         email = col(plan.lead_email or "email")
         order = [col(plan.lead_created)] if plan.lead_created else []
@@ -197,7 +197,7 @@ def lead_query(plan: ScoringPlan, relations: Relations, as_of: exp.Expression, *
         ctes.append(("leads_dup", exp.select(exp.Star(), alias(dup, DUPLICATE)).from_(relations.leads)))
         leads_source = exp.to_table("leads_dup")
 
-    select: list[exp.Expression] = [
+    select: list[exp.Expr] = [
         alias(col(plan.lead_key, LEAD_ALIAS), "lead_id"),
         alias(col(plan.lead_account, LEAD_ALIAS) if plan.lead_account else exp.Null(), "account_id"),
     ]
@@ -237,7 +237,7 @@ def lead_query(plan: ScoringPlan, relations: Relations, as_of: exp.Expression, *
     return query
 
 
-def _last_activity_columns(plan: ScoringPlan) -> list[exp.Expression]:
+def _last_activity_columns(plan: ScoringPlan) -> list[exp.Expr]:
     """Decode the events pass's newest-meaningful-event key into a time and a type."""
     types = sorted(meaningful_types(plan))
     if not types:
@@ -291,8 +291,8 @@ def _score_ctes(plan: ScoringPlan) -> list[tuple[str, exp.Select]]:
     return [("g", g), ("g2", g2), ("lr", lr), ("lv", lv), ("traw", traw), ("t", total), ("o", o)]
 
 
-def _derived_resolver() -> Callable[[str], exp.Expression]:
-    def resolve(key: str) -> exp.Expression:
+def _derived_resolver() -> Callable[[str], exp.Expr]:
+    def resolve(key: str) -> exp.Expr:
         kind, _, name = key.partition(":")
         if kind == "layer" or kind == "group":
             return col(name)
@@ -305,9 +305,9 @@ def _derived_resolver() -> Callable[[str], exp.Expression]:
     return resolve
 
 
-def reason_items(plan: ScoringPlan) -> list[tuple[str, str, exp.Expression]]:
+def reason_items(plan: ScoringPlan) -> list[tuple[str, str, exp.Expr]]:
     """Every item of the explanation, in model order: rules, then clamps, then the total's clamp."""
-    items: list[tuple[str, str, exp.Expression]] = []
+    items: list[tuple[str, str, exp.Expr]] = []
     for layer in plan.layers:
         for rule in layer.rules:
             items.append((rule.name, layer.name, col(pts(rule.name))))
@@ -325,7 +325,7 @@ def reason_items(plan: ScoringPlan) -> list[tuple[str, str, exp.Expression]]:
     return items
 
 
-def _nonzero_list(structs: list[exp.Expression]) -> exp.Expression:
+def _nonzero_list(structs: list[exp.Expr]) -> exp.Expr:
     array = exp.Array(expressions=structs)
     x = exp.to_identifier("x")
     keep = exp.Lambda(this=exp.NEQ(this=exp.Dot(this=exp.column("x"), expression=exp.to_identifier("points")),
@@ -337,15 +337,15 @@ REASON_PREFIX = "why:"
 """Explanation items are columns named ``why:<item>`` internally, written as ``lead_reasons``."""
 
 
-def _reason_columns(plan: ScoringPlan) -> list[exp.Expression]:
+def _reason_columns(plan: ScoringPlan) -> list[exp.Expr]:
     return [alias(points, REASON_PREFIX + name) for name, _layer, points in reason_items(plan)]
 
 
-def _top_reasons(plan: ScoringPlan) -> exp.Expression:
+def _top_reasons(plan: ScoringPlan) -> exp.Expr:
     """Top reasons: rules by their own points and groups by capped value; |points| desc, name asc."""
-    candidates: list[exp.Expression] = []
+    candidates: list[exp.Expr] = []
 
-    def candidate(name: str, points: exp.Expression) -> exp.Expression:
+    def candidate(name: str, points: exp.Expr) -> exp.Expr:
         return exp.Struct(expressions=[
             exp.PropertyEQ(this=exp.to_identifier("k"), expression=exp.Neg(this=exp.Abs(this=points.copy()))),
             exp.PropertyEQ(this=exp.to_identifier("rule"), expression=lit(name)),
@@ -358,8 +358,8 @@ def _top_reasons(plan: ScoringPlan) -> exp.Expression:
     return exp.ArraySort(this=_nonzero_list(candidates))
 
 
-def _output_columns(plan: ScoringPlan, segment: str | None) -> list[exp.Expression]:
-    columns: list[exp.Expression] = [col("lead_id"), col("account_id"),
+def _output_columns(plan: ScoringPlan, segment: str | None) -> list[exp.Expr]:
+    columns: list[exp.Expr] = [col("lead_id"), col("account_id"),
                                      alias(lit(segment) if segment else exp.Null(), "segment")]
     columns += [col(layer.name) for layer in plan.layers]
     columns += [col(group.name) for group in plan.groups]

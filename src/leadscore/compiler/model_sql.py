@@ -47,7 +47,7 @@ def events_query(plan: ScoringPlan, relations: Relations, as_of_iso: str) -> exp
 
 
 def lead_scores_query(plan: ScoringPlan, relations: Relations, as_of_iso: str, *,
-                      events_tables: list[str] | None = None) -> exp.Expression:
+                      events_tables: list[str] | None = None) -> exp.Expr:
     """The lead scoring query for a plan; segments each get their own model's query.
 
     ``events_tables`` names materialised events passes, one per ``model_plans(plan)`` entry;
@@ -60,7 +60,7 @@ def lead_scores_query(plan: ScoringPlan, relations: Relations, as_of_iso: str, *
     resolve = _RuleResolver(plan, as_of)
     columns = lead_output_columns(plan)
     conditions = [(segment.name, predicate_sql(segment.condition, resolve)) for segment in plan.segments]
-    parts: list[exp.Expression] = []
+    parts: list[exp.Expr] = []
     for index, segment in enumerate(plan.segments):
         earlier = [exp.Not(this=exp.paren(c.copy())) for _, c in conditions[:index]]
         where = and_all([*earlier, conditions[index][1].copy()])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from leadscore.compiler.conditions import (
     BoundCondition,
@@ -384,9 +385,7 @@ def _profile_rule(layer: str, rule: ProfileRule, path: PathKey, names: NameSpace
                 tiers.append((bound, tier.points))
         return ProfileRulePlan(layer, rule.name, "tiers", tiers=tuple(tiers))
     if rule.column is not None:
-        quoted = rule.column if rule.column.replace("_", "").isalnum() and "." not in rule.column \
-            else rule.column
-        column = collect.bind(_column_expression(quoted), names, (*path, "column"))
+        column = collect.bind(_column_expression(rule.column), names, (*path, "column"))
         mapping = rule.points if isinstance(rule.points, dict) else {}
         keys = [(k if rule.case_sensitive else k.lower(), float(v)) for k, v in mapping.items()]
         seen: set[str] = set()
@@ -401,7 +400,8 @@ def _profile_rule(layer: str, rule: ProfileRule, path: PathKey, names: NameSpace
     if isinstance(rule.points, str):
         expr = collect.bind(rule.points, names, (*path, "points"))
         return ProfileRulePlan(layer, rule.name, "when", condition=condition, points_expr=expr)
-    return ProfileRulePlan(layer, rule.name, "when", condition=condition, points=float(rule.points or 0))
+    fixed = rule.points if isinstance(rule.points, int | float) else 0.0
+    return ProfileRulePlan(layer, rule.name, "when", condition=condition, points=float(fixed))
 
 
 def _column_expression(column: str) -> str:
@@ -443,7 +443,7 @@ def _is_default(spec: ScoringModel, table: str, role: str) -> bool:
 def _check_stages(spec: ScoringModel, collect: _Collector) -> None:
     """A stage that an earlier, looser stage always catches first can never be reached."""
     for later_index, later in enumerate(spec.stages):
-        for earlier_index, earlier in enumerate(spec.stages[:later_index]):
+        for earlier in spec.stages[:later_index]:
             if earlier.min_score <= later.min_score and set(earlier.require) <= set(later.require):
                 collect.problem(
                     ("stages", later_index, "min_score"),
@@ -457,11 +457,11 @@ def _check_stages(spec: ScoringModel, collect: _Collector) -> None:
             collect.problem(("stages", index, "name"), f"duplicate stage name '{name}'")
 
 
-def _account_plan(spec: ScoringModel, base: dict[str, object], collect: _Collector) -> AccountPlan:
+def _account_plan(spec: ScoringModel, base: Mapping[str, Any], collect: _Collector) -> AccountPlan:
     assert spec.account is not None
     account = spec.account
-    account_ns = NameSpace(context="account", **base)  # type: ignore[arg-type]
-    committee_ns = NameSpace(context="committee", **base)  # type: ignore[arg-type]
+    account_ns = NameSpace(context="account", **base)
+    committee_ns = NameSpace(context="committee", **base)
     rules = tuple(
         plan for index, rule in enumerate(account.rules)
         if (plan := _profile_rule("account", rule, ("account", "rules", index), account_ns, collect))

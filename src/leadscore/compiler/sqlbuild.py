@@ -17,38 +17,38 @@ def col(name: str, table: str | None = None) -> exp.Column:
     return exp.column(name, table=table, quoted=True)
 
 
-def lit(value: object) -> exp.Expression:
+def lit(value: object) -> exp.Expr:
     return exp.convert(value)
 
 
-def num(value: float) -> exp.Expression:
+def num(value: float) -> exp.Expr:
     """A float literal that stays a DOUBLE in every engine (so sums never become DECIMAL)."""
     return exp.cast(exp.Literal.number(repr(float(value))), exp.DataType.build("DOUBLE"))
 
 
-def alias(expression: exp.Expression, name: str) -> exp.Alias:
+def alias(expression: exp.Expr, name: str) -> exp.Expr:
     return exp.alias_(expression, name, quoted=True)
 
 
-def and_all(parts: Sequence[exp.Expression]) -> exp.Expression:
+def and_all(parts: Sequence[exp.Expr]) -> exp.Expr:
     if not parts:
         return exp.true()
     return exp.and_(*[exp.paren(p) if isinstance(p, exp.Or) else p for p in parts])
 
 
-def or_all(parts: Sequence[exp.Expression]) -> exp.Expression:
+def or_all(parts: Sequence[exp.Expr]) -> exp.Expr:
     if not parts:
         return exp.false()
     return exp.or_(*[exp.paren(p) for p in parts])
 
 
-def true_or_false(condition: exp.Expression) -> exp.Expression:
+def true_or_false(condition: exp.Expr) -> exp.Expr:
     """NULL counts as false, as in every rule condition."""
     return exp.Coalesce(this=exp.paren(condition), expressions=[exp.false()])
 
 
-def case_when(whens: Iterable[tuple[exp.Expression, exp.Expression]], default: exp.Expression | None
-              ) -> exp.Expression:
+def case_when(whens: Iterable[tuple[exp.Expr, exp.Expr]], default: exp.Expr | None
+              ) -> exp.Expr:
     case = exp.Case()
     for condition, value in whens:
         case = case.when(condition, value)
@@ -57,7 +57,7 @@ def case_when(whens: Iterable[tuple[exp.Expression, exp.Expression]], default: e
     return case
 
 
-def clamp(value: exp.Expression, floor: float | None, cap: float | None) -> exp.Expression:
+def clamp(value: exp.Expr, floor: float | None, cap: float | None) -> exp.Expr:
     result = value
     if floor is not None:
         result = exp.Greatest(this=result, expressions=[num(floor)])
@@ -66,7 +66,7 @@ def clamp(value: exp.Expression, floor: float | None, cap: float | None) -> exp.
     return result
 
 
-def add_all(parts: Sequence[exp.Expression]) -> exp.Expression:
+def add_all(parts: Sequence[exp.Expr]) -> exp.Expr:
     if not parts:
         return num(0.0)
     total = parts[0]
@@ -75,15 +75,15 @@ def add_all(parts: Sequence[exp.Expression]) -> exp.Expression:
     return exp.paren(total) if len(parts) > 1 else total
 
 
-def filtered(aggregate: exp.Expression, condition: exp.Expression) -> exp.Expression:
+def filtered(aggregate: exp.Expr, condition: exp.Expr) -> exp.Expr:
     return exp.Filter(this=aggregate, expression=exp.Where(this=condition))
 
 
-def age_days(ts: exp.Expression, as_of: exp.Expression) -> exp.Expression:
+def age_days(ts: exp.Expr, as_of: exp.Expr) -> exp.Expr:
     """(as_of - ts) in days as a DOUBLE, from the exact microsecond difference."""
     diff = exp.DateDiff(this=as_of, expression=ts, unit=exp.var("MICROSECOND"))
     return exp.Div(this=exp.cast(diff, exp.DataType.build("DOUBLE")), expression=num(US_PER_DAY))
 
 
-def timestamp_literal(value: str) -> exp.Expression:
+def timestamp_literal(value: str) -> exp.Expr:
     return exp.cast(exp.Literal.string(value), exp.DataType.build("TIMESTAMP"))

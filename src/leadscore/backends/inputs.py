@@ -109,7 +109,9 @@ def _open_csv(con: duckdb.DuckDBPyConnection, name: str, view: str, file: Path, 
     _execute(con, f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_csv({quoted}, header=true, "
                   f"store_rejects=true, rejects_table='rej_{name}', rejects_scan='rejscan_{name}'"
                   f"{types})", file)
-    rows = con.execute(f"SELECT line, error_message, csv_line FROM rej_{name}").fetchall()
+    # DuckDB may record several errors for one line (one per surplus column): one row, one reject.
+    rows = con.execute(f"SELECT line, min(error_message), min(csv_line) FROM rej_{name} "
+                       "GROUP BY file_id, line ORDER BY line").fetchall()
     opened.csv_rejects.extend((name, int(line or 0), str(message).splitlines()[0], str(text or ""))
                               for line, message, text in rows)
     con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {table}")

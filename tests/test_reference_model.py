@@ -55,8 +55,8 @@ def test_events_after_as_of_do_not_change_scores(bench_data: Path, tmp_path: Pat
     for name in ("leads", "accounts"):
         (moved / f"{name}.parquet").write_bytes((bench_data / f"{name}.parquet").read_bytes())
     con.execute(f"COPY (SELECT * FROM read_parquet('{bench_data}/events.parquet') UNION ALL "
-                f"SELECT event_id + 100000000, lead_id, TIMESTAMP '2026-07-15', 'demo_request' "
-                f"FROM read_parquet('{bench_data}/events.parquet') LIMIT 500) TO '{moved}/events.parquet'")
+                f"(SELECT event_id + 100000000, lead_id, TIMESTAMP '2026-07-15', 'demo_request' "
+                f"FROM read_parquet('{bench_data}/events.parquet') LIMIT 500)) TO '{moved}/events.parquet'")
     second = api.score(model, moved, out=tmp_path / "b", as_of=first.as_of)
     same = con.execute(f"SELECT count(*) FROM read_parquet('{tmp_path}/a/lead_scores.parquet') a "
                        f"JOIN read_parquet('{tmp_path}/b/lead_scores.parquet') b USING (lead_id) "

@@ -121,15 +121,19 @@ def prepare_inputs(con: duckdb.DuckDBPyConnection, opened: OpenedInputs, plan: S
                                   events.relation, ekey, f"{lead} IS NOT NULL AND {time_expr} IS NULL")
     duplicate_ids = plan.event_key in events.columns and _has_duplicate_ids(con, plan.event_key)
     filters = [f"{lead} IS NOT NULL", f"{ts} IS NOT NULL"] if bad_events else []
-    if duplicate_ids:
-        _quarantine(con, counts, "events", f"duplicate {plan.event_key} (first row kept)",
-                    f"(SELECT *, row_number() OVER (PARTITION BY {ekey}) AS __rn FROM events_norm)", ekey,
-                    "__rn > 1", exclude="__rn")
     sql = "SELECT * FROM events_norm"
     if filters:
         sql += " WHERE " + " AND ".join(filters)
+    # Duplicates are judged among the usable rows only, in one fixed order (earliest first), so the
+    # rows quarantined here are exactly the rows the view below leaves out: none is both kept and
+    # quarantined (a duplicate of a row with a bad time) and none is dropped silently.
+    order = ", ".join(_q(c) for c in dict.fromkeys((plan.event_time, plan.event_lead, plan.event_type))
+                      if c in events.columns)
+    numbered = f"row_number() OVER (PARTITION BY {ekey}{' ORDER BY ' + order if order else ''})"
     if duplicate_ids:
-        sql += f" QUALIFY row_number() OVER (PARTITION BY {ekey}) = 1"
+        _quarantine(con, counts, "events", f"duplicate {plan.event_key} (first row kept)",
+                    f"(SELECT *, {numbered} AS __rn FROM ({sql}))", ekey, "__rn > 1", exclude="__rn")
+        sql += f" QUALIFY {numbered} = 1"
     con.execute(f"CREATE OR REPLACE TEMP VIEW events AS {sql}")
     return CleanInputs("leads", "events", accounts_name, counts)
 

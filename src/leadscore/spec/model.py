@@ -9,11 +9,26 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from leadscore.spec.durations import parse_duration_days
 
-Days = Annotated[float, BeforeValidator(parse_duration_days)]
+Days = Annotated[
+    float,
+    BeforeValidator(parse_duration_days),
+    # The schema describes what a model file may say ('30d'), not the float it becomes.
+    WithJsonSchema({"anyOf": [{"type": "number", "exclusiveMinimum": 0},
+                              {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*[dhwmy]?\s*$"}],
+                    "description": "A duration: days as a number, or '30d', '12h', '2w', '6m', '1y'."}),
+]
 """A duration in days; accepts '30d', '12h', '2w', '6m', '1y' or a number."""
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -118,7 +133,7 @@ def _event_rule(value: Any) -> Any:
     return {"points": value} if isinstance(value, int | float) and not isinstance(value, bool) else value
 
 
-EventRuleEntry = Annotated[EventRule, BeforeValidator(_event_rule)]
+EventRuleEntry = Annotated[EventRule, BeforeValidator(_event_rule, json_schema_input_type=EventRule | float)]
 
 
 class EventGroup(Strict):

@@ -6,6 +6,7 @@ Every command that prints figures takes ``--json`` (stdout gets exactly the resu
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
 from datetime import datetime
@@ -150,15 +151,25 @@ def run() -> None:
         render.err.print("aborted")
         sys.exit(1)
     except Exception as error:  # the last-resort handler: anything else is a bug in leadscore
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(error.exit_code)
+        if isinstance(error, _usage_errors()):
+            error.show()  # type: ignore[attr-defined]  # every ClickException has show()
+            sys.exit(error.exit_code)  # type: ignore[attr-defined]  # ... and exit_code
         traceback.print_exc()
         render.err.print("[red]internal error[/]: this is a bug in leadscore; please report it with the "
                          "traceback above.")
         sys.exit(70)
+
+
+def _usage_errors() -> tuple[type[Exception], ...]:
+    """click's ClickException and typer's vendored copy of it: recent typer ships its own click,
+    whose BadParameter/MissingParameter are not click's, and both must exit 2 without a traceback."""
+    found: list[type[Exception]] = []
+    for module in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            found.append(importlib.import_module(module).ClickException)
+        except (ImportError, AttributeError):
+            continue
+    return tuple(found)
 
 
 def _report(error: LeadScoreError, payload: dict[str, Any]) -> None:

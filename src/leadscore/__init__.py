@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 __all__ = [
+    "BackendError",
     "ConditionError",
     "DataError",
-    "BackendError",
     "LeadScoreError",
     "ModelError",
     "NotFittedError",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
+from types import MappingProxyType
 
 import numpy as np
 import pyarrow as pa
@@ -45,7 +46,7 @@ EVENT_SCHEMA = pa.schema([
 MAX_EVENTS_PER_LEAD = 5_000  # caps the heavy tail so one lead cannot dominate a block
 BOUNCE_RATE = 0.004  # share of emails to valid addresses that bounce (the person left, full mailbox)
 MALFORMED_KEEP = 0.3  # of mails to a malformed address, the share logged as bounces before suppression
-_TYPE = {name: i for i, name in enumerate(EVENT_TYPES)}
+_TYPE: MappingProxyType[str, int] = MappingProxyType({name: i for i, name in enumerate(EVENT_TYPES)})
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class Activity:
 
 
 def _type_ids(names: tuple[str, ...]) -> IntArray:
+    """Type ids of ``names``, in order."""
     return np.array([_TYPE[t] for t in names], dtype=np.int64)
 
 
@@ -140,12 +142,12 @@ def _content(rng: np.random.Generator, types: IntArray, journey: BoolArray) -> I
     return row
 
 
-def event_blocks(act: Activity, *, seed: int, horizon_us: int, block_leads: int,
-                 first_lead_id: int = 1) -> Iterator[pa.Table]:
-    """Yield one events table per block of ``block_leads`` leads, ids continuing across blocks.
+def event_blocks(act: Activity, *, seed: int, horizon_us: int, block_leads: int) -> Iterator[pa.Table]:
+    """Yield one events table per block of ``block_leads`` leads; lead ``i`` (0-based) is lead_id i+1.
 
     Each block draws from its own generator seeded with ``[seed, block]``, so a block's events do
-    not depend on how many blocks came before. Within a block rows are in ``ts`` order.
+    not depend on the draws of the blocks before it (but do depend on ``block_leads``). Event ids
+    continue across blocks; within a block rows are in ``ts`` order.
     """
     next_id = 1
     urls, assets, topics = [r[1] for r in CONTENT], [r[2] for r in CONTENT], [r[3] for r in CONTENT]
@@ -170,7 +172,7 @@ def event_blocks(act: Activity, *, seed: int, horizon_us: int, block_leads: int,
         lead, ts, types, row = lead[order], ts[order], types[order], row[order]
         yield pa.Table.from_arrays([
             pa.array(np.arange(next_id, next_id + len(ts), dtype=np.int64)),
-            pa.array(lead + lo + first_lead_id, type=pa.int64()),
+            pa.array(lead + lo + 1, type=pa.int64()),
             timestamps(ts),
             strings(EVENT_TYPES, types),
             strings(urls, row),

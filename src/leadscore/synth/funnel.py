@@ -31,7 +31,7 @@ DEFAULT_AS_OF = datetime(2026, 6, 30)
 HISTORY_MONTHS = 18  # leads and events start this many months before as_of
 HORIZON_DAYS = 90  # outcomes and events are observed up to as_of + 90 days
 LEADS_PER_ACCOUNT = 8
-EVENT_BLOCK_LEADS = 100_000  # leads per block of events: bounds the temporary arrays
+EVENT_BLOCK_LEADS = 100_000  # leads per block of events: bounds temporary arrays (changing it changes events)
 TABLES = ("accounts", "leads", "events")
 _EPOCH = datetime(1970, 1, 1)
 

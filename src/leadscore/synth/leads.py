@@ -52,10 +52,12 @@ NO_ACCOUNT_SHARE = 0.045  # plus competitors, who never map to an account: about
 COMPETITOR_SHARE = 0.005
 MALFORMED_SHARE = 0.01
 DUPLICATE_SHARE = 0.01
-MEAN_BACKGROUND_EVENTS = 19.5  # the buying journey adds the rest of the ~20 events per lead
-SENIORITY_STUDENT = 5
-# local-part patterns: first.last, flast, first, first_last, firstlast
-LOCAL_PATTERNS = ("{f}.{l}", "{i}{l}", "{f}", "{f}_{l}", "{f}{l}")
+# Everyday events drawn per lead on average; after dropping those beyond the horizon or to
+# suppressed addresses, and adding the buying journey, this nets about 20 per lead.
+MEAN_BACKGROUND_EVENTS = 19.5
+SENIORITY_STUDENT = [s[0] for s in SENIORITIES].index("student")
+# Email local-part patterns, by pattern id (see ``_local_parts``).
+LOCAL_PATTERNS = ("first.last", "flast", "first", "first_last", "firstlast")
 
 
 @dataclass(frozen=True)
@@ -95,12 +97,15 @@ def _local_parts(first: IntArray, last: IntArray, pattern: IntArray, number: Int
     f, ln = strings(FIRST_NAMES, first), strings(LAST_NAMES, last)
     initial = pc.utf8_slice_codeunits(f, 0, 1)
     variants = {
-        0: pc.binary_join_element_wise(f, ln, "."), 1: pc.binary_join_element_wise(initial, ln, ""),
-        2: f, 3: pc.binary_join_element_wise(f, ln, "_"), 4: pc.binary_join_element_wise(f, ln, ""),
+        "first.last": pc.binary_join_element_wise(f, ln, "."),
+        "flast": pc.binary_join_element_wise(initial, ln, ""),
+        "first": f,
+        "first_last": pc.binary_join_element_wise(f, ln, "_"),
+        "firstlast": pc.binary_join_element_wise(f, ln, ""),
     }
-    local = variants[0]
-    for k in range(1, len(LOCAL_PATTERNS)):
-        local = pc.if_else(pa.array(pattern == k), variants[k], local)
+    local = variants[LOCAL_PATTERNS[0]]
+    for k, name in enumerate(LOCAL_PATTERNS[1:], start=1):
+        local = pc.if_else(pa.array(pattern == k), variants[name], local)
     suffix = pc.if_else(pa.array(number > 0), pc.cast(pa.array(number), pa.string()), "")
     return pc.binary_join_element_wise(local, suffix, "")
 
@@ -167,6 +172,7 @@ class _People:
 
 
 def _draw_people(rng: np.random.Generator, n: int, acc: AccountDraw) -> _People:
+    """Who the leads are. Students use personal mailboxes more; leads without an account mostly do."""
     n_acc = len(acc.industry)
     weight = acc.employees ** 0.35 * rng.lognormal(0.0, 1.0, n_acc)  # big accounts bring more leads
     account = rng.choice(n_acc, n, p=weight / weight.sum()).astype(np.int64)
@@ -177,6 +183,7 @@ def _draw_people(rng: np.random.Generator, n: int, acc: AccountDraw) -> _People:
     country = np.where(moved, choose(rng, country_weights(), n), acc.country[account])
     student = _title_seniority()[title] == SENIORITY_STUDENT
     personal = ~competitor & (rng.random(n) < np.where(no_account, 0.6, np.where(student, 0.5, 0.06)))
+    # Only the ~87% of business addresses can be mistyped; scale up so ~1% of all leads are.
     malformed = ~competitor & ~personal & (rng.random(n) < MALFORMED_SHARE / 0.87)
     business_pattern = choose(rng, [0.5, 0.25, 0.1, 0.15], n)
     pattern = np.where(personal, np.where(rng.random(n) < 0.5, 0, 4), business_pattern)
@@ -190,11 +197,13 @@ def _draw_people(rng: np.random.Generator, n: int, acc: AccountDraw) -> _People:
 
 
 def _title_seniority() -> IntArray:
+    """Seniority index of each title index."""
     names = [s[0] for s in SENIORITIES]
     return np.array([names.index(t[1]) for t in TITLES], dtype=np.int64)
 
 
 def _title_function() -> IntArray:
+    """Function index of each title index."""
     names = [f[0] for f in FUNCTIONS]
     return np.array([names.index(t[2]) for t in TITLES], dtype=np.int64)
 

@@ -1,0 +1,615 @@
+"""Score one lead (or one account) in plain Python: no database, the SQL path's exact numbers.
+
+Real-time scoring and ``explain`` need one lead's score without a batch run. This evaluator runs
+the same ``ScoringPlan`` the SQL compiler runs, step by step as ``compiler/events_sql.py``,
+``leads_sql.py`` and ``accounts_sql.py`` define it: counted events (``ts < as_of``) and their age
+in exact microseconds, rule matches, ``max_count`` ranks, decay, group/layer/total clamps, grade,
+stage, reasons and the account roll-up. Sums are taken in the SQL's order (rules in model order),
+so the two evaluators agree to float rounding; a property test holds them to 1e-9.
+
+Conditions are interpreted from their bound sqlglot trees by ``python_functions``; nothing is
+ever passed to ``eval``. A column missing from a row reads as NULL, so a partial JSON record can
+be scored (the SQL path would have the column, NULL or not).
+
+Examples
+--------
+>>> plan = compile_plan(load_model("model.yaml"))                      # doctest: +SKIP
+>>> score = score_lead(plan, {"lead_id": 1, "email": "a@acme.com"}, account=None,
+...                    events=[], as_of=datetime(2026, 6, 30))         # doctest: +SKIP
+>>> score.total, score.top_reasons                                     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from leadscore.backends.python_functions import (
+    Resolver,
+    SqlValue,
+    evaluate,
+    holds,
+    to_double,
+    to_varchar,
+)
+from leadscore.compiler.conditions import EventAggregate
+from leadscore.compiler.plan import (
+    LAST_ANY_KEY,
+    AccountPlan,
+    EventRulePlan,
+    ProfileRulePlan,
+    ScoringPlan,
+)
+from leadscore.errors import DataError, Issue
+from leadscore.spec.model import Decay
+
+__all__ = ["AccountScore", "LeadScore", "ReasonItem", "duplicate_lead_keys", "score_account", "score_lead"]
+
+US_PER_DAY = 86_400_000_000
+_ONE_US = timedelta(microseconds=1)
+_NO_ACCOUNT = AccountPlan(3, 30.0, 0.0, (), (), None)  # what accounts_sql uses without an account section
+
+
+@dataclass(frozen=True)
+class ReasonItem:
+    """One item of a score's explanation; the items of a lead add up to its total."""
+
+    rule: str
+    layer: str
+    points: float
+    detail: str | None = None
+    """Why, in words: ``3 events, decayed from 15 to 6.2``, ``tier 2: employees > 100``, ``value 'x'``."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "layer": self.layer, "points": self.points, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class LeadScore:
+    """One lead's scores, as one row of the SQL ``lead_scores`` table."""
+
+    lead_id: object
+    segment: str | None
+    layers: dict[str, float]
+    groups: dict[str, float]
+    total: float
+    grade: str | None
+    stage: str | None
+    next_action: str | None
+    reasons: tuple[ReasonItem, ...]
+    """Every non-zero item, in model order: the SQL ``reasons`` list."""
+    top_reasons: tuple[tuple[str, float], ...]
+    """``reason1..N`` with ``points1..N``: rules and capped groups by |points|, then by name."""
+    last_activity_at: datetime | None
+    last_activity_type: str | None
+    committee_role: str | None
+    account_id: object = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (timestamps as ISO 8601 text)."""
+        return {
+            "lead_id": self.lead_id, "account_id": self.account_id, "segment": self.segment,
+            "layers": dict(self.layers), "groups": dict(self.groups), "total": self.total,
+            "grade": self.grade, "stage": self.stage, "next_action": self.next_action,
+            "reasons": [item.to_dict() for item in self.reasons],
+            "top_reasons": [{"rule": rule, "points": points} for rule, points in self.top_reasons],
+            "last_activity_at": self.last_activity_at.isoformat() if self.last_activity_at else None,
+            "last_activity_type": self.last_activity_type, "committee_role": self.committee_role,
+        }
+
+
+@dataclass(frozen=True)
+class AccountScore:
+    """One account's roll-up, as one row of the SQL ``account_scores`` table."""
+
+    account_id: object
+    account_score: float
+    engaged_leads: int
+    lead_count: int
+    top_leads: tuple[object, ...]
+    committee_roles: tuple[str, ...]
+    """Roles held by engaged leads, sorted; empty where SQL has NULL."""
+    committee_coverage: int
+    committee_roles_defined: int
+    reasons: tuple[ReasonItem, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "account_id": self.account_id, "account_score": self.account_score,
+            "engaged_leads": self.engaged_leads, "lead_count": self.lead_count,
+            "top_leads": list(self.top_leads), "committee_roles": list(self.committee_roles),
+            "committee_coverage": self.committee_coverage,
+            "committee_roles_defined": self.committee_roles_defined,
+            "reasons": [item.to_dict() for item in self.reasons],
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# Small pieces shared by leads and accounts
+# ---------------------------------------------------------------------------------------------
+
+
+def _timestamp(value: object, what: str) -> datetime | None:
+    """A naive UTC timestamp, as the SQL path normalises time columns (aware -> UTC wall time)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise DataError(f"{what} {value!r} is not a timestamp",
+                            [Issue(f"unparseable {what}", hint="use ISO 8601, e.g. 2026-06-30 12:00:00")]
+                            ) from None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    raise DataError(f"{what} {value!r} is not a timestamp", [Issue(f"{what} must be a datetime")])
+
+
+def _age_days(as_of: datetime, ts: datetime) -> float:
+    """``(as_of - ts)`` in days from the exact microsecond difference, as ``sqlbuild.age_days``."""
+    return float((as_of - ts) // _ONE_US) / US_PER_DAY
+
+
+def _column(row: Mapping[str, Any] | None, name: str) -> SqlValue:
+    """A row's column; absent (or no row at all, as after a LEFT JOIN) reads as NULL."""
+    if row is None:
+        return None
+    if name in row:
+        return row[name]  # type: ignore[no-any-return]  # rows hold plain SQL values
+    lowered = name.lower()
+    for key, value in row.items():
+        if key.lower() == lowered:
+            return value  # type: ignore[no-any-return]
+    return None
+
+
+def _add_all(parts: Sequence[float]) -> float:
+    """Left-to-right sum like ``sqlbuild.add_all`` (an empty sum is 0.0), for bit-equal totals."""
+    if not parts:
+        return 0.0
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    return total
+
+
+def _clamp(value: float, floor: float | None, cap: float | None) -> float:
+    if floor is not None:
+        value = max(value, floor)
+    if cap is not None:
+        value = min(value, cap)
+    return value
+
+
+def _clamp_detail(floor: float | None, cap: float | None, raw: float, value: float) -> str:
+    if cap is not None and value == cap and raw > cap:
+        return f"capped at {cap:g} (was {raw:.4g})"
+    return f"raised to the floor {floor:g} (was {raw:.4g})" if floor is not None else f"was {raw:.4g}"
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4g}"
+
+
+@dataclass(frozen=True)
+class _RuleOutcome:
+    points: float
+    fired: bool
+    detail: str | None
+
+
+def _profile_rule(rule: ProfileRulePlan, resolve: Resolver) -> _RuleOutcome:
+    """Points of a profile rule in one of its shapes, as ``leads_sql.profile_points_sql``."""
+    if rule.shape == "tiers":
+        for index, (condition, points) in enumerate(rule.tiers, start=1):
+            if holds(condition.tree, resolve):
+                return _RuleOutcome(float(points), True, f"tier {index}: {condition.text}")
+        return _RuleOutcome(0.0, False, None)
+    if rule.shape == "map":
+        assert rule.column is not None
+        value = to_varchar(evaluate(rule.column.tree, resolve))
+        if value is not None and not rule.case_sensitive:
+            value = value.lower()
+        for key, points in rule.mapping:
+            if value == key:
+                return _RuleOutcome(float(points), True, f"value {value!r}")
+        return _RuleOutcome(float(rule.default), False,
+                            f"value {value!r} (default)" if value is not None else "no value (default)")
+    if rule.points_expr is None:
+        amount = float(rule.points or 0.0)
+    else:
+        computed = to_double(evaluate(rule.points_expr.tree, resolve))
+        amount = 0.0 if computed is None else computed
+    if rule.condition is None:
+        detail = f"{rule.points_expr.text} = {_fmt(amount)}" if rule.points_expr is not None else None
+        return _RuleOutcome(amount, amount != 0.0, detail)
+    if not holds(rule.condition.tree, resolve):
+        return _RuleOutcome(0.0, False, None)
+    detail = rule.condition.text
+    if rule.points_expr is not None:
+        detail += f"; {rule.points_expr.text} = {_fmt(amount)}"
+    return _RuleOutcome(amount, True, detail)
+
+
+def _nonzero(items: Iterable[ReasonItem]) -> tuple[ReasonItem, ...]:
+    return tuple(item for item in items if item.points != 0.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Events
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Event:
+    """A counted event: strictly before as_of, with its age in days."""
+
+    row: Mapping[str, Any]
+    ts: datetime
+    age: float
+    type: str | None
+    key: object
+
+
+def decay_factor(decay: Decay | None, age: float) -> float:
+    """Multiplier for an event of this age, as ``events_sql.decay_sql``."""
+    if decay is None:
+        return 1.0
+    factor = 1.0
+    if decay.half_life is not None:
+        factor = 0.5 ** (age / decay.half_life)
+    elif decay.steps:
+        for step in reversed(decay.steps):
+            if age >= step.after:
+                factor = step.factor
+                break
+    elif decay.linear is not None:
+        factor = max(0.0, 1.0 - age / decay.linear)
+    if decay.expire_after is not None and age > decay.expire_after:
+        return 0.0
+    return factor
+
+
+def _counted_events(plan: ScoringPlan, events: Sequence[Mapping[str, Any]], as_of: datetime) -> list[_Event]:
+    counted: list[_Event] = []
+    for row in events:
+        ts = _timestamp(_column(row, plan.event_time), "event time")
+        if ts is None or ts >= as_of:
+            continue  # the SQL path quarantines NULL times and never counts events at or after as_of
+        kind = _column(row, plan.event_type)
+        counted.append(_Event(row, ts, _age_days(as_of, ts), None if kind is None else to_varchar(kind),
+                              _column(row, plan.event_key)))
+    return counted
+
+
+def _newest_first(event: _Event) -> tuple[int, bool, Any]:
+    """ORDER BY ts DESC, key ASC (NULLS LAST): the rank ``max_count`` keeps the first N of."""
+    stamp = (event.ts - datetime.min) // _ONE_US
+    return (-stamp, event.key is None, event.key if event.key is not None else 0)
+
+
+@dataclass(frozen=True)
+class _EventOutcome:
+    points: float
+    count: int
+    detail: str | None
+
+
+# ---------------------------------------------------------------------------------------------
+# One lead under one plan
+# ---------------------------------------------------------------------------------------------
+
+
+class _Lead:
+    """A lead's values under one plan; figures are computed once, when first asked for."""
+
+    def __init__(self, plan: ScoringPlan, lead: Mapping[str, Any], account: Mapping[str, Any] | None,
+                 events: Sequence[Mapping[str, Any]], as_of: datetime, is_duplicate: bool) -> None:
+        self.plan = plan
+        self.lead = lead
+        self.account = account
+        self.as_of = as_of
+        self.is_duplicate = is_duplicate
+        self.events = _counted_events(plan, events, as_of)
+        self.aggregate_specs: dict[str, EventAggregate] = plan.all_aggregates()
+        self.aggregate_specs.setdefault(LAST_ANY_KEY, EventAggregate("last_age", None, None))
+        self._aggregates: dict[str, SqlValue] = {}
+
+    # -- events -------------------------------------------------------------------------------
+
+    def rule_matches(self, rule: EventRulePlan, event: _Event) -> bool:
+        """Type equal, ``where`` true (NULL is false) and within the window, as ``rule_match_sql``."""
+        if event.type != rule.event_type:
+            return False
+        if rule.within_days is not None and not event.age <= rule.within_days:
+            return False
+        return rule.where is None or holds(rule.where.tree, self._event_resolver(event))
+
+    @staticmethod
+    def _event_resolver(event: _Event) -> Resolver:
+        def resolve(key: str) -> SqlValue:
+            kind, _, name = key.partition(":")
+            if kind != "event":
+                raise ValueError(f"unexpected reference {key!r} in an event filter")
+            return _column(event.row, name)
+
+        return resolve
+
+    def event_rule(self, rule: EventRulePlan) -> _EventOutcome:
+        matched = [event for event in self.events if self.rule_matches(rule, event)]
+        if rule.max_count is not None:
+            matched = sorted(matched, key=_newest_first)[: rule.max_count]
+        # points x (sum of the factors), the SQL's form (docs/decisions/0002): equal to the last bit
+        # more often than a sum of products, and never more than float rounding apart.
+        if rule.decay is None:
+            points = rule.points * float(len(matched))
+        else:
+            factors = 0.0
+            for event in matched:
+                factors += decay_factor(rule.decay, event.age)
+            points = rule.points * factors
+        if not matched:
+            return _EventOutcome(0.0, 0, None)
+        plural = "event" if len(matched) == 1 else "events"
+        if rule.decay is None:
+            detail = f"{len(matched)} {plural} x {rule.points:g}"
+        else:
+            detail = f"{len(matched)} {plural}, decayed from {len(matched) * rule.points:g} to {_fmt(points)}"
+        return _EventOutcome(points, len(matched), detail)
+
+    def _selected(self, aggregate: EventAggregate, event: _Event) -> bool:
+        """The events a selector names, as ``events_sql.selector_match_sql`` (max_count not applied)."""
+        if aggregate.within_days is not None and not event.age <= aggregate.within_days:
+            return False
+        if aggregate.selector is None:
+            return True
+        rules = self.plan.selector_rules(aggregate.selector)
+        if rules is None:
+            return event.type == aggregate.selector
+        return any(self.rule_matches(rule, event) for rule in rules)
+
+    def aggregate(self, key: str) -> SqlValue:
+        if key not in self._aggregates:
+            spec = self.aggregate_specs.get(key)
+            if spec is None:
+                raise ValueError(f"unknown event aggregate {key!r}")
+            ages = [event.age for event in self.events if self._selected(spec, event)]
+            self._aggregates[key] = len(ages) if spec.kind == "count" else (min(ages) if ages else None)
+        return self._aggregates[key]
+
+    # -- placeholders -------------------------------------------------------------------------
+
+    def resolve(self, key: str) -> SqlValue:
+        """Placeholders of rule, segment and committee conditions (``leads_sql._RuleResolver``)."""
+        kind, _, name = key.partition(":")
+        if kind == "lead":
+            return _column(self.lead, name)
+        if kind == "account":
+            return _column(self.account, name)
+        if kind == "agg":
+            return self.aggregate(key)  # a count is 0 (not NULL) without events, as coalesce(count, 0)
+        if kind == "special":
+            return self.special(name)
+        raise ValueError(f"reference {key!r} cannot be used in a lead rule")
+
+    def special(self, name: str) -> SqlValue:
+        if name == "days_since_created":
+            created = _timestamp(_column(self.lead, self.plan.lead_created or "created_at"), "creation time")
+            return None if created is None else _age_days(self.as_of, created)
+        if name == "days_since_last_activity":
+            last = self.aggregate(LAST_ANY_KEY)
+            if last is None and self.plan.lead_created is not None:
+                return self.special("days_since_created")
+            return last
+        if name == "is_duplicate":
+            return self.is_duplicate
+        raise ValueError(f"unknown special reference {name!r}")
+
+    # -- the whole score ----------------------------------------------------------------------
+
+    def score(self, segment: str | None, reasons_top: int) -> LeadScore:
+        plan = self.plan
+        points: dict[str, float] = {}
+        fired: dict[str, bool] = {}
+        items: list[ReasonItem] = []
+        candidates: list[tuple[str, float]] = []
+        layers: dict[str, float] = {}
+        groups: dict[str, float] = {}
+        for layer in plan.layers:
+            parts: list[float] = []
+            for rule in layer.rules:
+                outcome = _profile_rule(rule, self.resolve)
+                points[rule.name], fired[rule.name] = outcome.points, outcome.fired
+                parts.append(outcome.points)
+                items.append(ReasonItem(rule.name, layer.name, outcome.points, outcome.detail))
+                candidates.append((rule.name, outcome.points))
+            for group in layer.groups:
+                raw_parts: list[float] = []
+                for event_rule in group.rules:
+                    counted = self.event_rule(event_rule)
+                    points[event_rule.name], fired[event_rule.name] = counted.points, counted.count > 0
+                    raw_parts.append(counted.points)
+                    items.append(ReasonItem(event_rule.name, layer.name, counted.points, counted.detail))
+                raw = _add_all(raw_parts)
+                capped = _clamp(raw, group.floor, group.cap)
+                groups[group.name] = capped
+                if group.cap is not None or group.floor is not None:
+                    items.append(ReasonItem(f"{group.name}:cap", layer.name, capped - raw,
+                                            _clamp_detail(group.floor, group.cap, raw, capped)))
+                parts.append(capped)
+                candidates.append((group.name, capped))
+            layer_raw = _add_all(parts)
+            layers[layer.name] = _clamp(layer_raw, layer.floor, layer.cap)
+            if layer.cap is not None or layer.floor is not None:
+                items.append(ReasonItem(f"{layer.name}:cap", layer.name, layers[layer.name] - layer_raw,
+                                        _clamp_detail(layer.floor, layer.cap, layer_raw, layers[layer.name])))
+        total_raw = _add_all(list(layers.values()))
+        total = _clamp(total_raw, plan.total_floor, plan.total_cap)
+        if plan.total_cap is not None or plan.total_floor is not None:
+            items.append(ReasonItem("total:cap", "total", total - total_raw,
+                                    _clamp_detail(plan.total_floor, plan.total_cap, total_raw, total)))
+
+        def derived(key: str) -> SqlValue:
+            kind, _, name = key.partition(":")
+            if kind == "layer":
+                return layers[name]
+            if kind == "group":
+                return groups[name]
+            if kind == "total":
+                return total
+            if kind == "rule":
+                return fired[name]
+            return self.resolve(key)
+
+        grade = next((name for name, bound in plan.grades if holds(bound.tree, derived)), None)
+        stage = next((s for s in plan.stages
+                      if total >= s.min_score and all(holds(b.tree, derived) for b in s.require)), None)
+        ranked = sorted(((rule, value) for rule, value in candidates if value != 0.0),
+                        key=lambda item: (-abs(item[1]), item[0].encode(), item[1]))
+        last = self.last_activity()
+        return LeadScore(
+            lead_id=_column(self.lead, plan.lead_key), segment=segment, layers=layers, groups=groups,
+            total=total, grade=grade, stage=stage.name if stage else None,
+            next_action=stage.action if stage else None, reasons=_nonzero(items),
+            top_reasons=tuple(ranked[:reasons_top]),
+            last_activity_at=last[0] if last else None, last_activity_type=last[1] if last else None,
+            committee_role=self.committee_role(),
+            account_id=_column(self.lead, plan.lead_account) if plan.lead_account else None)
+
+    def last_activity(self) -> tuple[datetime, str] | None:
+        """Newest meaningful event; ties on ts go to the larger type, as max over struct {ts, type}."""
+        plan = self.plan
+        types = plan.meaningful_types
+        if types is None:
+            types = frozenset(rule.event_type for rule in plan.event_rules if rule.points > 0)
+        newest = [(event.ts, event.type) for event in self.events
+                  if event.type is not None and event.type in types]
+        return max(newest, key=lambda item: (item[0], item[1].encode())) if newest else None
+
+    def committee_role(self) -> str | None:
+        if self.plan.account is None:
+            return None
+        return next((role for role, bound in self.plan.account.committee if holds(bound.tree, self.resolve)),
+                    None)
+
+
+def score_lead(plan: ScoringPlan, lead: Mapping[str, Any], *, account: Mapping[str, Any] | None,
+               events: Sequence[Mapping[str, Any]], as_of: datetime, is_duplicate: bool = False) -> LeadScore:
+    """Score one lead from its row, its account's row and its events, exactly as the SQL path does.
+
+    Parameters
+    ----------
+    plan
+        The compiled model (``compile_plan``); segment plans inside it are honoured.
+    lead, account
+        Column -> value mappings; ``account`` is None when the lead has no (known) account.
+    events
+        The lead's events; only those with ``ts < as_of`` count, as in batch scoring.
+    as_of
+        The scoring time (naive UTC, or aware and converted to UTC).
+    is_duplicate
+        What ``is_duplicate()`` answers; it depends on other leads (see ``duplicate_lead_keys``).
+
+    Returns
+    -------
+    LeadScore
+        Layers, groups, total, grade, stage, reasons adding up to the total, last activity.
+
+    Raises
+    ------
+    DataError
+        When a value cannot be used as the model needs (DuckDB would fail on it as well).
+    """
+    moment = _timestamp(as_of, "as_of")
+    assert moment is not None
+    main = _Lead(plan, lead, account, events, moment, is_duplicate)
+    for segment in plan.segments:
+        if holds(segment.condition.tree, main.resolve):
+            chosen = _Lead(segment.plan, lead, account, events, moment, is_duplicate)
+            return chosen.score(segment.name, min(plan.reasons_top, segment.plan.reasons_top))
+    return main.score("default" if plan.segments else None, plan.reasons_top)
+
+
+def duplicate_lead_keys(plan: ScoringPlan, leads: Iterable[Mapping[str, Any]]) -> frozenset[object]:
+    """Keys of leads for which ``is_duplicate()`` holds: an earlier lead has the same email.
+
+    Earlier means by creation time (unknown last), then by key; emails compare ignoring case and
+    surrounding spaces, as the SQL window ``row_number() OVER (PARTITION BY lower(trim(email)))``.
+    """
+    by_email: dict[str, list[tuple[bool, datetime, Any]]] = {}
+    for row in leads:
+        email = _column(row, plan.lead_email or "email")
+        if email is None:
+            continue
+        created = _timestamp(_column(row, plan.lead_created), "creation time") if plan.lead_created else None
+        by_email.setdefault(str(email).strip(" ").lower(), []).append(
+            (created is None, created or datetime.min, _column(row, plan.lead_key)))
+    duplicates: set[object] = set()
+    for rows in by_email.values():
+        rows.sort(key=lambda item: (item[0], item[1], item[2]))
+        duplicates.update(key for _, _, key in rows[1:])
+    return frozenset(duplicates)
+
+
+# ---------------------------------------------------------------------------------------------
+# Accounts
+# ---------------------------------------------------------------------------------------------
+
+
+def _account_resolver(account: Mapping[str, Any] | None) -> Resolver:
+    def resolve(key: str) -> SqlValue:
+        kind, _, name = key.partition(":")
+        if kind != "account":
+            raise ValueError(f"reference {key!r} cannot be used in an account rule")
+        return _column(account, name)
+
+    return resolve
+
+
+def score_account(plan: ScoringPlan, account: Mapping[str, Any] | None, account_id: object,
+                  leads: Sequence[LeadScore]) -> AccountScore:
+    """Roll up an account's scored leads plus its account rules, as ``accounts_sql.account_query``.
+
+    ``leads`` are the account's leads, scored by ``score_lead``. The account score is the sum of
+    the top-N lead totals, ``beyond_top_points`` per engaged lead ranked below N, and the account
+    rules, capped by the account cap. (Batch scoring only writes accounts that have leads and a
+    row in the accounts table; here ``account=None`` reads every account column as NULL.)
+    """
+    spec = plan.account or _NO_ACCOUNT
+    ranked = sorted(leads, key=_by_total)
+    top = ranked[: spec.top_n]
+    top_sum = 0.0
+    for lead in top:
+        top_sum += lead.total
+    engaged = [lead for lead in leads if lead.total >= spec.engaged_min]
+    beyond = sum(1 for lead in ranked[spec.top_n:] if lead.total >= spec.engaged_min)
+    breadth = float(beyond) * spec.beyond_top_points
+    resolve = _account_resolver(account)
+    items = [ReasonItem("top_leads_sum", "account", top_sum, f"top {len(top)} of {len(leads)} leads"),
+             ReasonItem("engaged_beyond_top", "account", breadth,
+                        f"{beyond} engaged leads beyond the top {spec.top_n}")]
+    for rule in spec.rules:
+        outcome = _profile_rule(rule, resolve)
+        items.append(ReasonItem(rule.name, "account", outcome.points, outcome.detail))
+    raw = _add_all([item.points for item in items])
+    score = _clamp(raw, None, spec.cap)
+    if spec.cap is not None:
+        items.append(ReasonItem("account:cap", "account", score - raw,
+                                _clamp_detail(None, spec.cap, raw, score)))
+    roles = sorted({lead.committee_role for lead in engaged if lead.committee_role is not None},
+                   key=str.encode) if spec.committee else []
+    return AccountScore(
+        account_id=account_id, account_score=score, engaged_leads=len(engaged), lead_count=len(leads),
+        top_leads=tuple(lead.lead_id for lead in top), committee_roles=tuple(roles),
+        committee_coverage=len(roles), committee_roles_defined=len(spec.committee),
+        reasons=_nonzero(items))
+
+
+def _by_total(lead: LeadScore) -> tuple[float, Any]:
+    """ORDER BY total DESC, lead_id: the account's ranking."""
+    return (-lead.total, lead.lead_id)
+

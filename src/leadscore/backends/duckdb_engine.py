@@ -72,6 +72,10 @@ def connect(*, threads: int | None = None, memory_limit: str | None = None,
     if temp_directory:
         con.execute("SET temp_directory = ?", [temp_directory])
     con.execute("SET preserve_insertion_order = false")
+    # Times are UTC everywhere. DuckDB's session time zone defaults to the machine's, and casting
+    # a TIMESTAMPTZ to TIMESTAMP (or parsing '...Z' text) would then yield local wall time, so
+    # the same data would score differently in Auckland and in London.
+    con.execute("SET TimeZone = 'UTC'")
     return con
 
 

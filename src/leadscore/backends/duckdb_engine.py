@@ -30,8 +30,9 @@ Progress = Callable[[str, float], None]
 
 
 @contextlib.contextmanager
-def translate_errors(what: str) -> Iterator[None]:
-    """A duckdb error never reaches a user as such: say what failed and what to check."""
+def translate_errors(what: str, *, hint: str | None = None) -> Iterator[None]:
+    """A duckdb error never reaches a user as such: say what failed and what to check (``hint``;
+    by default, the inputs against the model)."""
     try:
         yield
     except duckdb.OutOfMemoryException as exc:
@@ -41,8 +42,8 @@ def translate_errors(what: str) -> Iterator[None]:
     except duckdb.Error as exc:
         message = str(exc).splitlines()[0]
         raise DataError(f"{what} failed: {message}",
-                        [Issue(message, hint="check the input columns and types against the model "
-                                             "('leadscore validate MODEL --data DIR')")]) from None
+                        [Issue(message, hint=hint or "check the input columns and types against the model "
+                                                     "('leadscore validate MODEL --data DIR')")]) from None
 
 
 @dataclass

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 from leadscore.backends.duckdb_engine import Session, translate_errors
+from leadscore.errors import DataError, Issue
 
 Format = Literal["parquet", "csv"]
 
@@ -32,6 +33,14 @@ class WrittenOutputs:
     run_id: str
     files: dict[str, str]
     stage_changes: int
+
+
+OUT_HINT = "give --out a writable folder, or a .duckdb file that is a DuckDB database or does not exist yet"
+
+
+def _cannot_write(out: Path, exc: OSError) -> DataError:
+    return DataError(f"cannot write outputs to {out}: {exc.strerror or exc}",
+                     [Issue(str(exc), file=str(out), hint=OUT_HINT)])
 
 
 def _lit(value: str) -> str:
@@ -91,16 +100,19 @@ def write_directory(session: Session, out: Path, *, fmt: Format = "parquet",
                     run_id: str | None = None) -> WrittenOutputs:
     """Write current tables (atomically replaced) and append this run to the history folders."""
     run = run_id or new_run_id()
-    out.mkdir(parents=True, exist_ok=True)
     staging = out / f".staging-{run}"
-    staging.mkdir()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        staging.mkdir()
+    except OSError as exc:
+        raise _cannot_write(out, exc) from None
     con = session.con
     ext = fmt
     options = "(FORMAT parquet, COMPRESSION zstd)" if fmt == "parquet" else "(FORMAT csv, HEADER true)"
     previous_file = out / f"lead_scores.{ext}"
     previous = None
     try:
-        with translate_errors("writing outputs"):
+        with translate_errors("writing outputs", hint=OUT_HINT):
             if previous_file.exists():
                 reader = "read_parquet" if fmt == "parquet" else "read_csv"
                 con.execute(f"CREATE OR REPLACE TEMP VIEW previous_scores AS SELECT lead_id, stage "
@@ -125,10 +137,14 @@ def write_directory(session: Session, out: Path, *, fmt: Format = "parquet",
                 con.execute(f"COPY ({select}) TO {_lit(str(target))} {options}")
             changes_row = con.execute(f"SELECT count(*) FROM ({plan[f'stage_transitions/run-{run}.{ext}']})"
                                       ).fetchone()
+        try:  # every folder first: a problem here must be found before any file is replaced
+            for name in plan:
+                (out / name).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _cannot_write(out, exc) from None
         files: dict[str, str] = {}
         for name in plan:
             final = out / name
-            final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(staging / name, final)
             files[name.split("/")[0].split(".")[0]] = str(final)
         record = {"run_id": run, "model": session.plan.name, "model_version": session.plan.version_hash,
@@ -147,7 +163,7 @@ def write_database(session: Session, path: Path, *, run_id: str | None = None) -
     run = run_id or new_run_id()
     con = session.con
     alias = "out_db"
-    with translate_errors(f"writing {path}"):
+    with translate_errors(f"writing {path}", hint=OUT_HINT):
         con.execute(f"ATTACH {_lit(str(path))} AS {alias}")
         try:
             con.execute("BEGIN TRANSACTION")

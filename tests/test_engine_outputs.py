@@ -163,3 +163,29 @@ def test_failing_run_on_data_missing_a_column_leaves_outputs_and_history_byte_id
         assert "unknown column 'seniority'" in result.stderr
     assert files_under(out) == before
     assert database.read_bytes() == database_before
+
+
+def test_run_that_cannot_write_its_history_leaves_outputs_byte_identical(
+        tmp_path: Path, models: tuple[Path, Path], tiny_data: Path, leadscore_cli: Cli) -> None:
+    out = tmp_path / "scores"
+    api.score(models[0], tiny_data, out=out, as_of=AS_OF)
+    (out / "stage_transitions").rename(tmp_path / "moved_away")
+    (out / "stage_transitions").write_text("a file where the history folder belongs\n", encoding="utf-8")
+    before = files_under(out)
+    result = leadscore_cli("score", "--model", models[1], "--data", tiny_data, "--out", out)
+    assert result.code == 2
+    assert "Traceback" not in result.stderr
+    assert "stage_transitions" in result.stderr
+    assert files_under(out) == before
+
+
+def test_out_file_that_is_not_a_duckdb_database_is_a_data_error_about_out(
+        tmp_path: Path, models: tuple[Path, Path], tiny_data: Path, leadscore_cli: Cli) -> None:
+    target = tmp_path / "scores.duckdb"
+    target.write_text("not a database\n", encoding="utf-8")
+    result = leadscore_cli("score", "--model", models[0], "--data", tiny_data, "--out", target)
+    assert result.code == 2
+    assert "Traceback" not in result.stderr
+    assert f"writing {target} failed" in result.stderr
+    assert "--out" in result.stderr
+    assert target.read_text(encoding="utf-8") == "not a database\n"

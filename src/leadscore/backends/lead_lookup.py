@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 
 from leadscore.backends.inputs import OpenedInputs
-from leadscore.backends.quarantine import _time_expression
+from leadscore.backends.quarantine import _time_expression, row_order
 from leadscore.compiler.plan import ScoringPlan
 from leadscore.errors import DataError, Issue
 
@@ -39,8 +39,10 @@ def fetch_lead(con: duckdb.DuckDBPyConnection, opened: OpenedInputs, plan: Scori
     created = plan.lead_created if plan.lead_created in leads.columns else None
     replace = f" REPLACE ({_time_expression(created, leads.columns[created])} AS {_q(created)})" \
         if created else ""
-    rows = _records(con.execute(f"SELECT *{replace} FROM {leads.relation} WHERE CAST({key} AS VARCHAR) = ?",
-                                [str(lead_id)]))
+    # Of several rows with this id, the one batch scoring keeps (the others are quarantined).
+    first_row = f"QUALIFY row_number() OVER (ORDER BY {row_order(leads.columns, first=[created])}) = 1"
+    rows = _records(con.execute(f"SELECT *{replace} FROM (SELECT * FROM {leads.relation} "
+                                f"WHERE CAST({key} AS VARCHAR) = ? {first_row})", [str(lead_id)]))
     if not rows:
         sample = [r[0] for r in con.execute(f"SELECT {key} FROM {leads.relation} ORDER BY {key} LIMIT 3"
                                             ).fetchall()]
@@ -52,7 +54,8 @@ def fetch_lead(con: duckdb.DuckDBPyConnection, opened: OpenedInputs, plan: Scori
     account = None
     accounts = opened.tables.get("accounts")
     if accounts is not None and plan.lead_account and lead.get(plan.lead_account) is not None:
-        found = _records(con.execute(f"SELECT * FROM {accounts.relation} WHERE {_q(plan.account_key)} = ?",
+        found = _records(con.execute(f"SELECT * FROM {accounts.relation} WHERE {_q(plan.account_key)} = ? "
+                                     f"QUALIFY row_number() OVER (ORDER BY {row_order(accounts.columns)}) = 1",
                                      [lead[plan.lead_account]]))
         account = found[0] if found else None
     events = opened.tables["events"]

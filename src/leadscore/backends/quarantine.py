@@ -7,6 +7,7 @@ exported event logs), else checked by sorting the ids.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import duckdb
@@ -68,19 +69,21 @@ def prepare_inputs(con: duckdb.DuckDBPyConnection, opened: OpenedInputs, plan: S
                         leads.relation, key,
                         f"{_q(plan.lead_created)} IS NOT NULL AND "
                         f"{_time_expression(plan.lead_created, created_type)} IS NULL", keep=True)
-    select_leads = f"SELECT * REPLACE ({', '.join(replace)}) FROM {leads.relation}" if replace else \
-        f"SELECT * FROM {leads.relation}"
     bad_leads = _quarantine(con, counts, "leads", f"missing key {plan.lead_key}", leads.relation, key,
                             f"{key} IS NULL")
+    numbered = _numbered(key, leads.columns, first=[plan.lead_created] if replace else [])
     duplicates = con.execute(f"SELECT count(*) - count(DISTINCT {key}) - count(*) FILTER ({key} IS NULL) "
                              f"FROM {leads.relation}").fetchone()
     dup_count = int(duplicates[0]) if duplicates else 0
     if dup_count:
         _quarantine(con, counts, "leads", f"duplicate {plan.lead_key} (first row kept)",
-                    f"(SELECT *, row_number() OVER (PARTITION BY {key}) AS __rn FROM {leads.relation})",
+                    f"(SELECT *, {numbered} AS __rn FROM {leads.relation})",
                     key, f"__rn > 1 AND {key} IS NOT NULL", exclude="__rn")
+    source = leads.relation
     if bad_leads or dup_count:
-        select_leads += f" WHERE {key} IS NOT NULL QUALIFY row_number() OVER (PARTITION BY {key}) = 1"
+        source = f"(SELECT * FROM {leads.relation} WHERE {key} IS NOT NULL QUALIFY {numbered} = 1)"
+    select_leads = f"SELECT * REPLACE ({', '.join(replace)}) FROM {source}" if replace else \
+        f"SELECT * FROM {source}"
     con.execute(f"CREATE OR REPLACE TEMP VIEW leads AS {select_leads}")
 
     # Accounts: key present and unique.
@@ -93,13 +96,13 @@ def prepare_inputs(con: duckdb.DuckDBPyConnection, opened: OpenedInputs, plan: S
             row = con.execute(f"SELECT count(*) - count(DISTINCT {akey}) - count(*) FILTER ({akey} IS NULL) "
                               f"FROM {accounts.relation}").fetchone()
             adup = int(row[0]) if row else 0
+            anumbered = _numbered(akey, accounts.columns)
             if adup:
                 _quarantine(con, counts, "accounts", f"duplicate {plan.account_key} (first row kept)",
-                            f"(SELECT *, row_number() OVER (PARTITION BY {akey}) AS __rn "
+                            f"(SELECT *, {anumbered} AS __rn "
                             f"FROM {accounts.relation})", akey, f"__rn > 1 AND {akey} IS NOT NULL",
                             exclude="__rn")
-            where = f" WHERE {akey} IS NOT NULL QUALIFY row_number() OVER (PARTITION BY {akey}) = 1" \
-                if bad or adup else ""
+            where = f" WHERE {akey} IS NOT NULL QUALIFY {anumbered} = 1" if bad or adup else ""
             con.execute(f"CREATE OR REPLACE TEMP VIEW accounts AS SELECT * FROM {accounts.relation}{where}")
             accounts_name = "accounts"
 
@@ -124,18 +127,33 @@ def prepare_inputs(con: duckdb.DuckDBPyConnection, opened: OpenedInputs, plan: S
     sql = "SELECT * FROM events_norm"
     if filters:
         sql += " WHERE " + " AND ".join(filters)
-    # Duplicates are judged among the usable rows only, in one fixed order (earliest first), so the
-    # rows quarantined here are exactly the rows the view below leaves out: none is both kept and
-    # quarantined (a duplicate of a row with a bad time) and none is dropped silently.
-    order = ", ".join(_q(c) for c in dict.fromkeys((plan.event_time, plan.event_lead, plan.event_type))
-                      if c in events.columns)
-    numbered = f"row_number() OVER (PARTITION BY {ekey}{' ORDER BY ' + order if order else ''})"
+    # Duplicates are judged among the usable rows only, so the rows quarantined here are exactly
+    # the rows the view below leaves out: none is both kept and quarantined (a duplicate of a row
+    # with a bad time) and none is dropped silently.
+    numbered = _numbered(ekey, events.columns, first=[plan.event_time, plan.event_lead, plan.event_type])
     if duplicate_ids:
         _quarantine(con, counts, "events", f"duplicate {plan.event_key} (first row kept)",
                     f"(SELECT *, {numbered} AS __rn FROM ({sql}))", ekey, "__rn > 1", exclude="__rn")
         sql += f" QUALIFY {numbered} = 1"
     con.execute(f"CREATE OR REPLACE TEMP VIEW events AS {sql}")
     return CleanInputs("leads", "events", accounts_name, counts)
+
+
+def row_order(columns: Iterable[str], *, first: Sequence[str | None] = ()) -> str:
+    """One total order of a table's rows: the ``first`` columns (earliest time first), then every
+    other column. Which of several rows with one key is 'first' (kept) must not be left to the
+    engine: the quarantine, the clean view and a one-lead lookup each ask, and with a parallel
+    scan they could get different answers, so the kept row could also be quarantined while its
+    duplicate vanished, or ``explain`` could explain a row that was not scored.
+    """
+    names = list(columns)
+    ordered = dict.fromkeys([c for c in first if c and c in names] + names)
+    return ", ".join(_q(c) for c in ordered)
+
+
+def _numbered(key: str, columns: Iterable[str], *, first: Sequence[str | None] = ()) -> str:
+    """``row_number()`` per key in the table's ``row_order``."""
+    return f"row_number() OVER (PARTITION BY {key} ORDER BY {row_order(columns, first=first)})"
 
 
 def _has_duplicate_ids(con: duckdb.DuckDBPyConnection, column: str) -> bool:

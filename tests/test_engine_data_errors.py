@@ -261,3 +261,38 @@ def test_nothing_is_dropped_silently_rows_in_equal_rows_scored_plus_rows_quarant
     written = duckdb.execute(f"SELECT \"table\", count(*) FROM read_parquet('{out}/quarantine.parquet') "
                              "GROUP BY 1 ORDER BY 1").fetchall()
     assert written == [("events", 6), ("leads", 3)]
+
+
+def test_duplicate_lead_rows_are_each_either_scored_or_quarantined_never_both(tmp_path: Path,
+                                                                              model: Path) -> None:
+    """Enough rows for a parallel scan: the scored row and the quarantined row of an id must differ."""
+    data = csv_data(tmp_path / "data")
+    (data / "leads.csv").unlink()
+    duckdb.execute(
+        "COPY (SELECT i % 3000 + 1 AS lead_id, NULL::BIGINT AS account_id, 'u' || i || '@acme.com' AS email, "
+        "CASE WHEN i < 3000 THEN 'vp' ELSE 'individual' END AS seniority, 'T' AS job_title, "
+        "'europe' AS region, TIMESTAMP '2026-01-01' AS created_at FROM range(6000) t(i)) "
+        f"TO '{data}/leads.parquet' (ROW_GROUP_SIZE 500)")
+    result = api.score(model, data, out=tmp_path / "out", as_of=AS_OF)
+    assert result.leads == 3000
+    assert result.quarantined == {"leads: duplicate lead_id (first row kept)": 3000}
+    both = duckdb.execute(
+        f"SELECT count(*) FROM read_parquet('{tmp_path}/out/quarantine.parquet') q "
+        f"JOIN read_parquet('{tmp_path}/out/lead_scores.parquet') s ON CAST(s.lead_id AS VARCHAR) = q.key "
+        "WHERE json_extract_string(q.record, '$.seniority') = "
+        "CASE WHEN s.fit >= 10 THEN 'vp' ELSE 'individual' END").fetchone()
+    assert both == (0,)
+
+
+def test_explain_of_a_duplicated_lead_explains_the_row_that_was_scored(tmp_path: Path, model: Path) -> None:
+    # An earlier-created second row for lead 3, as a director: it is the 'first' row, so it is kept.
+    data = csv_data(tmp_path / "data", extra_leads="3,20,cy@initech.io,director,Director,europe,"
+                                                   "2025-12-01 09:00:00\n")
+    result = api.score(model, data, out=tmp_path / "out", as_of=AS_OF)
+    assert result.quarantined == {"leads: duplicate lead_id (first row kept)": 1}
+    [(record,)] = duckdb.execute(f"SELECT record FROM read_parquet('{tmp_path}/out/quarantine.parquet')"
+                                 ).fetchall()
+    assert json.loads(record)["seniority"] == "individual"
+    scored = totals(tmp_path / "out")[3]
+    assert scored == 11.0  # director 10 + page_view 1
+    assert api.explain(model, data, 3, as_of=AS_OF).total == scored

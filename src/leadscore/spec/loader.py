@@ -87,7 +87,7 @@ def parse_yaml(text: str, source: str | None) -> tuple[Any, SourcePositions]:
         raise ModelError("the model file must be a mapping",
                          [Issue("expected keys such as model, layers, stages at the top level",
                                 file=source, line=1, col=1)])
-    return document, collect_positions(document, source)
+    return document, collect_positions(document, source, text)
 
 
 def _plain(node: Any) -> Any:

@@ -22,6 +22,8 @@ class SourcePositions:
     values: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
     keys: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
     block_scalars: frozenset[PathKey] = frozenset()
+    line_lengths: tuple[int, ...] = ()
+    """Characters on each line of the file, when the text is known."""
 
     def locate(self, path: Sequence[str | int], *, prefer_key: bool = False) -> tuple[int, int] | None:
         """Position of the value at ``path`` (or of its key), else of its nearest located parent."""
@@ -39,7 +41,9 @@ class SourcePositions:
     def locate_in_scalar(self, path: Sequence[str | int], offset: int) -> tuple[int, int] | None:
         """Position of character ``offset`` inside the string scalar at ``path``.
 
-        Quoted flow scalars start one column after the quote; block scalars report their first line.
+        Quoted flow scalars start one column after the quote. A scalar that goes on over several
+        lines (a block scalar, or a flow scalar folded by YAML, whose text no longer has the
+        line breaks) reports where it starts.
         """
         base = self.values.get(tuple(path))
         if base is None:
@@ -47,10 +51,12 @@ class SourcePositions:
         line, col = base
         if tuple(path) in self.block_scalars:
             return base
+        if 0 < line <= len(self.line_lengths) and col + offset > self.line_lengths[line - 1]:
+            return base  # past the end of the scalar's first line: it continues on the next ones
         return line, col + offset
 
 
-def collect_positions(document: Any, file: str | None) -> SourcePositions:
+def collect_positions(document: Any, file: str | None, text: str | None = None) -> SourcePositions:
     """Walk a ruamel round-trip document and record 1-based positions of keys and values."""
     values: dict[PathKey, tuple[int, int]] = {(): (1, 1)}
     keys: dict[PathKey, tuple[int, int]] = {}
@@ -88,7 +94,9 @@ def collect_positions(document: Any, file: str | None) -> SourcePositions:
             blocks.add(child_path)
 
     visit(document, ())
-    return SourcePositions(file=file, values=values, keys=keys, block_scalars=frozenset(blocks))
+    lengths = tuple(len(line.rstrip("\r")) for line in text.split("\n")) if text is not None else ()
+    return SourcePositions(file=file, values=values, keys=keys, block_scalars=frozenset(blocks),
+                           line_lengths=lengths)
 
 
 def _quote_width(node: Any) -> int:

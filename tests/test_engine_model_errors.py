@@ -324,3 +324,32 @@ def test_missing_model_file_is_a_model_error_with_a_hint(tmp_path: Path, leadsco
     assert "Traceback" not in result.stderr
     assert "does not exist" in result.stderr
     assert "leadscore init" in result.stderr
+
+
+def test_condition_spanning_lines_reports_where_it_starts(tmp_path: Path, leadscore_cli: Cli,
+                                                          tiny_data: Path) -> None:
+    """Folded scalars lose their line structure: the issue points at the start, never past a line's end."""
+    issues, stderr, path = rejected(tmp_path, leadscore_cli, """\
+model: t
+layers:
+  fit:
+    rules:
+      - name: folded
+        when: >-
+          seniority = 'vp'
+          AND senority = 'x'
+        points: 5
+      - name: quoted
+        when: "seniority = 'vp'
+          AND senorty = 'x'"
+        points: 5
+      - {name: one_line, when: "seniority = 'vp' AND senoritty = 'x'", points: 5}
+stages:
+  - {name: all, min_score: 0}
+""", data=tiny_data)
+    assert [(i.path, i.line, i.col) for i in issues] == [
+        ("layers.fit.rules[0].when", 6, 15),
+        ("layers.fit.rules[1].when", 11, 16),
+        ("layers.fit.rules[2].when", 14, 33 + len("seniority = 'vp' AND ")),
+    ]
+    assert f"{path}:11:16: layers.fit.rules[1].when: unknown column 'senorty'" in stderr

@@ -265,7 +265,7 @@ def _text(value: SqlValue, what: str) -> str:
 
 def like(value: str, pattern: str, *, case_insensitive: bool = False) -> bool:
     """SQL LIKE: ``%`` any run, ``_`` one character, no escape character, the whole value."""
-    if True:
+    if case_insensitive:
         value, pattern = value.lower(), pattern.lower()
     parts = ["." if char == "_" else ".*" if char == "%" else re.escape(char) for char in pattern]
     return re.fullmatch("".join(parts), value, flags=re.DOTALL) is not None

@@ -7,8 +7,11 @@ exported event logs), else checked by sorting the ids.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -122,7 +125,7 @@ def prepare_inputs(con: duckdb.DuckDBPyConnection, opened: OpenedInputs, plan: S
     if row[1]:
         bad_events += _quarantine(con, counts, "events", f"missing or unparseable {plan.event_time}",
                                   events.relation, ekey, f"{lead} IS NOT NULL AND {time_expr} IS NULL")
-    duplicate_ids = plan.event_key in events.columns and _has_duplicate_ids(con, plan.event_key)
+    duplicate_ids = plan.event_key in events.columns and _has_duplicate_ids(con, plan.event_key, events.source)
     filters = [f"{lead} IS NOT NULL", f"{ts} IS NOT NULL"] if bad_events else []
     sql = "SELECT * FROM events_norm"
     if filters:
@@ -156,14 +159,33 @@ def _numbered(key: str, columns: Iterable[str], *, first: Sequence[str | None] =
     return f"row_number() OVER (PARTITION BY {key} ORDER BY {row_order(columns, first=first)})"
 
 
-def _has_duplicate_ids(con: duckdb.DuckDBPyConnection, column: str) -> bool:
-    ids = con.sql(f"SELECT {_q(column)} FROM events_norm").to_arrow_table().column(0)
-    values = ids.to_numpy(zero_copy_only=False) if ids.null_count == 0 else None
-    if values is not None and values.dtype.kind in "iu":
-        if len(values) < 2 or bool(np.all(values[1:] > values[:-1])):
+def _parquet_ids(source: str, column: str) -> Any:
+    """The id column of a Parquet source in file order (pyarrow reads one column fast, in order)."""
+    import pyarrow.dataset as ds
+
+    path = Path(source)
+    if not (path.suffix == ".parquet" or path.is_dir()):
+        return None
+    files = [path] if path.is_file() else sorted(path.glob("*.parquet"))
+    dataset = ds.dataset([str(f) for f in files], format="parquet")
+    if column not in dataset.schema.names:
+        return None
+    return dataset.to_table(columns=[column]).column(0)
+
+
+def _has_duplicate_ids(con: duckdb.DuckDBPyConnection, column: str, source: str) -> bool:
+    """Any id seen twice? A strictly increasing id column (in file order) proves there is none."""
+    ids = _parquet_ids(source, column)
+    if ids is None:
+        ids = con.sql(f"SELECT {_q(column)} FROM events_norm").to_arrow_table().column(0)
+    if ids.null_count == 0 and str(ids.type).startswith(("int", "uint")):
+        chunks = [chunk.to_numpy() for chunk in ids.chunks if len(chunk)]
+        increasing = all(bool(np.all(c[1:] > c[:-1])) for c in chunks) and all(
+            before[-1] < after[0] for before, after in itertools.pairwise(chunks))
+        if increasing:
             return False
-        sorted_values = np.sort(values)
-        return bool(np.any(sorted_values[1:] == sorted_values[:-1]))
+        values = np.sort(np.concatenate(chunks)) if chunks else np.array([], dtype=np.int64)
+        return bool(np.any(values[1:] == values[:-1]))
     row = con.execute(f"SELECT count({_q(column)}) - count(DISTINCT {_q(column)}) FROM events_norm").fetchone()
     return bool(row and row[0])
 

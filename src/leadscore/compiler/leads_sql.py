@@ -287,8 +287,9 @@ def _score_ctes(plan: ScoringPlan) -> list[tuple[str, exp.Select]]:
         action_whens.append((condition.copy(), lit(stage.action) if stage.action else exp.Null()))
     o = exp.select(exp.Star(), alias(grade, "grade"), alias(case_when(stage_whens, None), "stage"),
                    alias(case_when(action_whens, None), "next_action"),
-                   *_reason_columns(plan), alias(_top_reasons(plan), "__top")).from_("t")
-    return [("g", g), ("g2", g2), ("lr", lr), ("lv", lv), ("traw", traw), ("t", total), ("o", o)]
+                   *_reason_columns(plan)).from_("t")
+    return [("g", g), ("g2", g2), ("lr", lr), ("lv", lv), ("traw", traw), ("t", total), ("o0", o),
+            *_top_reason_ctes(plan)]
 
 
 def _derived_resolver() -> Callable[[str], exp.Expr]:
@@ -325,14 +326,6 @@ def reason_items(plan: ScoringPlan) -> list[tuple[str, str, exp.Expr]]:
     return items
 
 
-def _nonzero_list(structs: list[exp.Expr]) -> exp.Expr:
-    array = exp.Array(expressions=structs)
-    x = exp.to_identifier("x")
-    keep = exp.Lambda(this=exp.NEQ(this=exp.Dot(this=exp.column("x"), expression=exp.to_identifier("points")),
-                                   expression=num(0.0)), expressions=[x])
-    return exp.Anonymous(this="list_filter", expressions=[array, keep])
-
-
 REASON_PREFIX = "why:"
 """Explanation items are columns named ``why:<item>`` internally, written as ``lead_reasons``."""
 
@@ -341,21 +334,63 @@ def _reason_columns(plan: ScoringPlan) -> list[exp.Expr]:
     return [alias(points, REASON_PREFIX + name) for name, _layer, points in reason_items(plan)]
 
 
-def _top_reasons(plan: ScoringPlan) -> exp.Expr:
-    """Top reasons: rules by their own points and groups by capped value; |points| desc, name asc."""
-    candidates: list[exp.Expr] = []
-
-    def candidate(name: str, points: exp.Expr) -> exp.Expr:
-        return exp.Struct(expressions=[
-            exp.PropertyEQ(this=exp.to_identifier("k"), expression=exp.Neg(this=exp.Abs(this=points.copy()))),
-            exp.PropertyEQ(this=exp.to_identifier("rule"), expression=lit(name)),
-            exp.PropertyEQ(this=exp.to_identifier("points"), expression=points),
-        ])
-
+def top_reason_candidates(plan: ScoringPlan) -> list[tuple[str, exp.Expr]]:
+    """Candidates for reason1..N, in name order: rules by their own points, groups by capped value."""
+    candidates: list[tuple[str, exp.Expr]] = []
     for layer in plan.layers:
-        candidates += [candidate(rule.name, col(pts(rule.name))) for rule in layer.rules]
-        candidates += [candidate(group.name, col(group.name)) for group in layer.groups]
-    return exp.ArraySort(this=_nonzero_list(candidates))
+        candidates += [(rule.name, col(pts(rule.name))) for rule in layer.rules]
+        candidates += [(group.name, col(group.name)) for group in layer.groups]
+    return sorted(candidates, key=lambda item: item[0])
+
+
+def _top_reason_ctes(plan: ScoringPlan) -> list[tuple[str, exp.Select]]:
+    """Pick reason1..N without sorting lists: the k-th pick is the largest |points| not yet picked,
+    the first in name order on a tie (as a sort by |points| desc, name asc). Zero never counts.
+    CTEs ``k<k>`` hold the keys, ``p<k>`` the pick's index; the last one is ``o``."""
+    candidates = top_reason_candidates(plan)
+    ctes: list[tuple[str, exp.Select]] = []
+    source = "o0"
+    for k in range(1, plan.reasons_top + 1):
+        picked = [col(f"__pick{j}") for j in range(1, k)]
+        keys = []
+        for index, (_name, points) in enumerate(candidates, start=1):
+            magnitude: exp.Expr = exp.Abs(this=points.copy())
+            if picked:
+                taken = exp.In(this=lit(index), expressions=[p.copy() for p in picked])
+                magnitude = case_when([(true_or_false(taken), num(-1.0))], magnitude)
+            keys.append(alias(magnitude, f"__key{k}_{index}"))
+        ctes.append((f"k{k}", exp.select(exp.Star(), *keys).from_(source)))
+        if candidates:
+            best = exp.Greatest(this=col(f"__key{k}_1"),
+                                expressions=[col(f"__key{k}_{i}") for i in range(2, len(candidates) + 1)])
+            pick = case_when([(exp.EQ(this=col(f"__key{k}_{i}"), expression=col(f"__best{k}")), lit(i))
+                              for i in range(1, len(candidates) + 1)], None)
+            with_best = exp.select(exp.Star(), alias(best, f"__best{k}")).from_(f"k{k}")
+            ctes.append((f"b{k}", with_best))
+            chosen = case_when([(exp.GT(this=col(f"__best{k}"), expression=num(0.0)), pick)], None)
+            ctes.append((f"p{k}", exp.select(exp.Star(), alias(chosen, f"__pick{k}")).from_(f"b{k}")))
+        else:
+            ctes.append((f"p{k}", exp.select(exp.Star(), alias(exp.Null(), f"__pick{k}")).from_(f"k{k}")))
+        source = f"p{k}"
+    ctes.append(("o", exp.select(exp.Star()).from_(source)))
+    return ctes
+
+
+def _top_reason_columns(plan: ScoringPlan) -> list[exp.Expr]:
+    candidates = top_reason_candidates(plan)
+    columns: list[exp.Expr] = []
+    for k in range(1, plan.reasons_top + 1):
+        names = exp.Case(this=col(f"__pick{k}"))
+        values = exp.Case(this=col(f"__pick{k}"))
+        for index, (name, points) in enumerate(candidates, start=1):
+            names = names.when(lit(index), lit(name))
+            values = values.when(lit(index), points.copy())
+        if not candidates:
+            columns += [alias(exp.cast(exp.Null(), exp.DataType.build("VARCHAR")), f"reason{k}"),
+                        alias(exp.cast(exp.Null(), exp.DataType.build("DOUBLE")), f"points{k}")]
+        else:
+            columns += [alias(names, f"reason{k}"), alias(values, f"points{k}")]
+    return columns
 
 
 def _output_columns(plan: ScoringPlan, segment: str | None) -> list[exp.Expr]:
@@ -364,11 +399,7 @@ def _output_columns(plan: ScoringPlan, segment: str | None) -> list[exp.Expr]:
     columns += [col(layer.name) for layer in plan.layers]
     columns += [col(group.name) for group in plan.groups]
     columns += [col("total"), col("grade"), col("stage"), col("next_action")]
-    for index in range(1, plan.reasons_top + 1):
-        item = exp.Bracket(this=col("__top"), expressions=[lit(index - 1)])  # 0-based: sqlglot offsets per dialect
-        columns.append(alias(exp.Dot(this=item, expression=exp.to_identifier("rule")), f"reason{index}"))
-        columns.append(alias(exp.Dot(this=item.copy(), expression=exp.to_identifier("points")),
-                             f"points{index}"))
+    columns += _top_reason_columns(plan)
     columns += [col("last_activity_at"), col("last_activity_type")]
     if plan.account is not None and plan.account.committee:
         columns.append(col("committee_role"))

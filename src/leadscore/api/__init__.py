@@ -37,7 +37,7 @@ def _model(model: ModelLike) -> LoadedModel:
 
 def bundled_model_path(name: str = "b2b_saas") -> Path:
     """Path of a model shipped with leadscore (``b2b_saas``)."""
-    path = Path(__file__).parent / "models" / f"{name}.yaml"
+    path = Path(__file__).resolve().parents[1] / "models" / f"{name}.yaml"
     if not path.exists():
         raise DataError(f"no bundled model named {name!r}",
                         [Issue("unknown bundled model", hint="bundled models: b2b_saas")])

@@ -88,9 +88,45 @@ def decay_factor_names(plan: ScoringPlan) -> dict[str, tuple[str, Decay]]:
     return names
 
 
-def rule_match_sql(rule: EventRulePlan, type_col: str) -> exp.Expr:
+TYPE_CODE = "__type_code"
+
+
+@dataclass(frozen=True)
+class TypeCodes:
+    """Event types the model names, as small integers: the events pass compares integers, not text.
+
+    ``code`` is computed once per event in ``ev_in``; every rule filter, selector and the
+    last-activity key test it, which is several times cheaper than comparing type strings.
+    """
+
+    codes: dict[str, int]
+
+    @classmethod
+    def of(cls, plan: ScoringPlan) -> TypeCodes:
+        names = {rule.event_type for rule in plan.event_rules} | set(meaningful_types(plan))
+        for aggregate in plan.aggregates.values():
+            if aggregate.selector is not None and plan.selector_rules(aggregate.selector) is None:
+                names.add(aggregate.selector)
+        return cls({name: index for index, name in enumerate(sorted(names), start=1)})
+
+    def column_sql(self, type_col: str) -> exp.Expr:
+        if not self.codes:
+            return lit(0)
+        case = exp.Case(this=col(type_col))
+        for name, code in self.codes.items():
+            case = case.when(lit(name), lit(code))
+        return case.else_(lit(0))
+
+    def equals(self, name: str) -> exp.Expr:
+        return exp.EQ(this=col(TYPE_CODE), expression=lit(self.codes[name]))
+
+    def one_of(self, names: list[str]) -> exp.Expr:
+        return exp.In(this=col(TYPE_CODE), expressions=[lit(self.codes[n]) for n in names])
+
+
+def rule_match_sql(rule: EventRulePlan, types: TypeCodes) -> exp.Expr:
     """Does an event match a rule (type, filter, window)? Count limits are applied separately."""
-    parts: list[exp.Expr] = [exp.EQ(this=col(type_col), expression=lit(rule.event_type))]
+    parts: list[exp.Expr] = [types.equals(rule.event_type)]
     if rule.where is not None:
         parts.append(predicate_sql(rule.where, _event_column))
     if rule.within_days is not None:
@@ -105,15 +141,15 @@ def _event_column(key: str) -> exp.Expr:
     return col(name)
 
 
-def selector_match_sql(plan: ScoringPlan, aggregate: EventAggregate, type_col: str) -> exp.Expr:
+def selector_match_sql(plan: ScoringPlan, aggregate: EventAggregate, types: TypeCodes) -> exp.Expr:
     """Events a selector names: a group's or a rule's matches, else an event type."""
     rules = plan.selector_rules(aggregate.selector)
     if aggregate.selector is None:
         match: exp.Expr = exp.true()
     elif rules is not None:
-        match = or_all([rule_match_sql(rule, type_col) for rule in rules])
+        match = or_all([rule_match_sql(rule, types) for rule in rules])
     else:
-        match = exp.EQ(this=col(type_col), expression=lit(aggregate.selector))
+        match = types.equals(aggregate.selector)
     if aggregate.within_days is not None:
         match = and_all([match, exp.LTE(this=col(AGE), expression=num(aggregate.within_days))])
     return match
@@ -137,13 +173,20 @@ def events_ctes(plan: ScoringPlan, events: exp.Expr, as_of: exp.Expr,
     projections: list[exp.Expr] = [alias(col(plan.event_lead), LEAD)]
     projections += [col(name) for name in sorted(wanted - {plan.event_lead})]
     projections.append(alias(age_days(col(time_col), as_of), AGE))
+    types = TypeCodes.of(plan)
+    projections.append(alias(types.column_sql(type_col), TYPE_CODE))
     ev_in = exp.select(*projections).from_(events).where(
         exp.LT(this=col(time_col), expression=as_of.copy()))
     # One decay factor column per distinct decay: an event's factor is computed once, not once per rule.
     factors = decay_factor_names(plan)
-    factor_columns = [alias(expression, name) for name, expression in
-                      ((name, decay_sql(decay, col(AGE))) for name, decay in factors.values()
-                       ) if expression is not None]
+    factor_columns = []
+    for key, (name, decay) in factors.items():
+        factor = decay_sql(decay, col(AGE))
+        if factor is None:
+            continue
+        # Only events of a type that some rule with this decay scores need the (costly) factor.
+        users = sorted({r.event_type for r in plan.event_rules if r.decay is not None and _decay_key(r.decay) == key})
+        factor_columns.append(alias(case_when([(types.one_of(users), factor)], None), name))
     if factor_columns:
         ev_in = exp.select(exp.Star(), *factor_columns).from_(exp.Subquery(this=ev_in))
     ctes: list[tuple[str, exp.Select]] = [("ev_in", ev_in)]
@@ -156,7 +199,7 @@ def events_ctes(plan: ScoringPlan, events: exp.Expr, as_of: exp.Expr,
             order.append(exp.Ordered(this=col(key_col), desc=False))
         extra = []
         for rule in ranked:
-            match = rule_match_sql(rule, type_col)
+            match = rule_match_sql(rule, types)
             window = exp.Window(this=exp.RowNumber(),
                                 partition_by=[col(LEAD), exp.paren(match.copy())],
                                 order=exp.Order(expressions=order))
@@ -166,7 +209,7 @@ def events_ctes(plan: ScoringPlan, events: exp.Expr, as_of: exp.Expr,
 
     aggregates: list[exp.Expr] = [col(LEAD)]
     for rule in plan.event_rules:
-        counted = rule_match_sql(rule, type_col)
+        counted = rule_match_sql(rule, types)
         if rule.max_count is not None:
             counted = and_all([counted, exp.LTE(this=col(EventNames.rank(rule.name)),
                                                 expression=lit(rule.max_count))])
@@ -180,20 +223,20 @@ def events_ctes(plan: ScoringPlan, events: exp.Expr, as_of: exp.Expr,
             aggregates.append(alias(filtered(exp.Count(this=exp.Star()), counted),
                                     EventNames.count(rule.name)))
     for key, aggregate in sorted(plan.aggregates.items()):
-        match = selector_match_sql(plan, aggregate, type_col)
+        match = selector_match_sql(plan, aggregate, types)
         figure: exp.Expr = exp.Count(this=exp.Star()) if aggregate.kind == "count" else exp.Min(
             this=col(AGE))
         aggregates.append(alias(filtered(figure, match), EventNames.aggregate(key)))
-    types = sorted(meaningful_types(plan))
-    if types:
+    meaningful = sorted(meaningful_types(plan))
+    if meaningful:
         # Newest meaningful event as one integer: epoch microseconds x K + the type's rank, so MAX
         # picks the latest time and, on a tie, the larger type name (as a max over (ts, type)).
-        rank = exp.Case(this=col(type_col))
-        for index, name in enumerate(types):
-            rank = rank.when(lit(name), lit(index))
-        newest = exp.Add(this=exp.Mul(this=exp.UnixMicros(this=col(time_col)), expression=lit(len(types))),
+        rank = exp.Case(this=col(TYPE_CODE))
+        for index, name in enumerate(meaningful):
+            rank = rank.when(lit(types.codes[name]), lit(index))
+        newest = exp.Add(this=exp.Mul(this=exp.UnixMicros(this=col(time_col)), expression=lit(len(meaningful))),
                          expression=rank)
-        is_meaningful = exp.In(this=col(type_col), expressions=[lit(t) for t in types])
+        is_meaningful = types.one_of(meaningful)
         aggregates.append(alias(filtered(exp.Max(this=newest), is_meaningful), EventNames.LAST_ACTIVITY))
     ctes.append(("ev", exp.select(*aggregates).from_(source).group_by(col(LEAD))))
     return ctes

@@ -163,7 +163,7 @@ def meaningful_types(plan: ScoringPlan) -> frozenset[str]:
 
 
 def events_ctes(plan: ScoringPlan, events: exp.Expr, as_of: exp.Expr,
-                event_columns: frozenset[str]) -> list[tuple[str, exp.Select]]:
+                event_columns: frozenset[str], *, prefix: str = "") -> list[tuple[str, exp.Select]]:
     """CTEs ``ev_in`` (counted events with age), optional ``ev_ranked``, and ``ev`` (per lead)."""
     type_col, time_col, key_col = plan.event_type, plan.event_time, plan.event_key
     wanted = {plan.event_lead, type_col, time_col} | ({key_col} if key_col in event_columns else set())
@@ -189,8 +189,8 @@ def events_ctes(plan: ScoringPlan, events: exp.Expr, as_of: exp.Expr,
         factor_columns.append(alias(case_when([(types.one_of(users), factor)], None), name))
     if factor_columns:
         ev_in = exp.select(exp.Star(), *factor_columns).from_(exp.Subquery(this=ev_in))
-    ctes: list[tuple[str, exp.Select]] = [("ev_in", ev_in)]
-    source = "ev_in"
+    ctes: list[tuple[str, exp.Select]] = [(f"{prefix}ev_in", ev_in)]
+    source = f"{prefix}ev_in"
 
     ranked = [rule for rule in plan.event_rules if rule.max_count is not None]
     if ranked:
@@ -204,8 +204,8 @@ def events_ctes(plan: ScoringPlan, events: exp.Expr, as_of: exp.Expr,
                                 partition_by=[col(LEAD), exp.paren(match.copy())],
                                 order=exp.Order(expressions=order))
             extra.append(alias(case_when([(match, window)], None), EventNames.rank(rule.name)))
-        ctes.append(("ev_ranked", exp.select(exp.Star(), *extra).from_("ev_in")))
-        source = "ev_ranked"
+        ctes.append((f"{prefix}ev_ranked", exp.select(exp.Star(), *extra).from_(source)))
+        source = f"{prefix}ev_ranked"
 
     aggregates: list[exp.Expr] = [col(LEAD)]
     for rule in plan.event_rules:
@@ -238,5 +238,5 @@ def events_ctes(plan: ScoringPlan, events: exp.Expr, as_of: exp.Expr,
                          expression=rank)
         is_meaningful = types.one_of(meaningful)
         aggregates.append(alias(filtered(exp.Max(this=newest), is_meaningful), EventNames.LAST_ACTIVITY))
-    ctes.append(("ev", exp.select(*aggregates).from_(source).group_by(col(LEAD))))
+    ctes.append((f"{prefix}ev", exp.select(*aggregates).from_(source).group_by(col(LEAD))))
     return ctes

@@ -30,7 +30,7 @@ from leadscore.compiler.sqlbuild import (
     true_or_false,
 )
 
-LEAD_ALIAS, ACCOUNT_ALIAS, EVENTS_ALIAS = "l", "a", "e"
+LEAD_ALIAS, ACCOUNT_ALIAS, EVENTS_ALIAS, SEGMENT_EVENTS_ALIAS = "l", "a", "e", "se"
 
 
 @dataclass(frozen=True)
@@ -70,9 +70,10 @@ TOTAL_RAW = "total__raw"
 class _RuleResolver:
     """Resolves placeholders inside rule conditions (the ``r`` CTE: l, a and e in scope)."""
 
-    def __init__(self, plan: ScoringPlan, as_of: exp.Expr) -> None:
+    def __init__(self, plan: ScoringPlan, as_of: exp.Expr, events_alias: str = EVENTS_ALIAS) -> None:
         self.plan = plan
         self.as_of = as_of
+        self.events_alias = events_alias
 
     def __call__(self, key: str) -> exp.Expr:
         kind, _, name = key.partition(":")
@@ -81,7 +82,7 @@ class _RuleResolver:
         if kind == "account":
             return col(name, ACCOUNT_ALIAS)
         if kind == "agg":
-            figure = col(EventNames.aggregate(key), EVENTS_ALIAS)
+            figure = col(EventNames.aggregate(key), self.events_alias)
             return exp.Coalesce(this=figure, expressions=[lit(0)]) if name.startswith("count") else figure
         if kind == "special":
             return self.special(name)
@@ -92,7 +93,7 @@ class _RuleResolver:
         if name == "days_since_created":
             return age_days(col(plan.lead_created or "created_at", LEAD_ALIAS), self.as_of)
         if name == "days_since_last_activity":
-            last = col(EventNames.aggregate("agg:last_age:None:None"), EVENTS_ALIAS)
+            last = col(EventNames.aggregate("agg:last_age:None:None"), self.events_alias)
             if plan.lead_created is None:
                 return last
             return exp.Coalesce(this=last, expressions=[self.special("days_since_created")])
@@ -175,8 +176,8 @@ def _derived_refs(plan: ScoringPlan) -> dict[str, tuple[str, str]]:
 
 
 def lead_query(plan: ScoringPlan, relations: Relations, as_of: exp.Expr, *,
-               segment: tuple[str, exp.Expr] | None = None, events_table: str | None = None
-               ) -> exp.Select:
+               segment: tuple[str, exp.Expr] | None = None, events_table: str | None = None,
+               segment_events: str | None = None) -> exp.Select:
     """The full lead scoring query for one plan (optionally restricted to one segment).
 
     With ``events_table`` the events pass is read from that (materialised) table instead of
@@ -227,6 +228,11 @@ def lead_query(plan: ScoringPlan, relations: Relations, as_of: exp.Expr, *,
     rules = rules.join(exp.alias_(exp.to_table(events_table or "ev"), EVENTS_ALIAS),
                        on=exp.EQ(this=col(plan.lead_key, LEAD_ALIAS), expression=col(LEAD, EVENTS_ALIAS)),
                        join_type="left")
+    if segment_events is not None:
+        # Segment conditions are the main model's: their event counts come from its events pass.
+        rules = rules.join(exp.alias_(exp.to_table(segment_events), SEGMENT_EVENTS_ALIAS),
+                           on=exp.EQ(this=col(plan.lead_key, LEAD_ALIAS),
+                                     expression=col(LEAD, SEGMENT_EVENTS_ALIAS)), join_type="left")
     if segment is not None:
         rules = rules.where(segment[1])
     ctes.append(("r", rules))

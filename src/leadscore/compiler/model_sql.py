@@ -6,7 +6,14 @@ from sqlglot import exp
 
 from leadscore.compiler.events_sql import events_ctes
 from leadscore.compiler.expand import predicate_sql
-from leadscore.compiler.leads_sql import REASON_PREFIX, Relations, _RuleResolver, lead_query, reason_items
+from leadscore.compiler.leads_sql import (
+    REASON_PREFIX,
+    SEGMENT_EVENTS_ALIAS,
+    Relations,
+    _RuleResolver,
+    lead_query,
+    reason_items,
+)
 from leadscore.compiler.plan import ScoringPlan
 from leadscore.compiler.sqlbuild import and_all, timestamp_literal
 
@@ -57,21 +64,31 @@ def lead_scores_query(plan: ScoringPlan, relations: Relations, as_of_iso: str, *
     tables: list[str | None] = list(events_tables) if events_tables else [None] * (len(plan.segments) + 1)
     if not plan.segments:
         return lead_query(plan, relations, as_of, events_table=tables[-1])
-    resolve = _RuleResolver(plan, as_of)
+    resolve = _RuleResolver(plan, as_of, SEGMENT_EVENTS_ALIAS)
     columns = lead_output_columns(plan)
     conditions = [(segment.name, predicate_sql(segment.condition, resolve)) for segment in plan.segments]
+    uses_events = any(segment.condition.aggregates or any(
+        ref.kind == "special" and ref.name == "days_since_last_activity" for ref in segment.condition.refs.values())
+        for segment in plan.segments)
+    # The main model's events pass serves the segment conditions of every part.
+    main_events: str | None = None
+    if uses_events:
+        main_events = tables[-1] or "segment_ev"
     parts: list[exp.Expr] = []
     for index, segment in enumerate(plan.segments):
         earlier = [exp.Not(this=exp.paren(c.copy())) for _, c in conditions[:index]]
         where = and_all([*earlier, conditions[index][1].copy()])
         parts.append(_pad(lead_query(segment.plan, relations, as_of, segment=(segment.name, where),
-                                     events_table=tables[index]), columns))
+                                     events_table=tables[index], segment_events=main_events), columns))
     default_where = and_all([exp.Not(this=exp.paren(c.copy())) for _, c in conditions])
     parts.append(_pad(lead_query(plan, relations, as_of, segment=("default", default_where),
-                                 events_table=tables[-1]), columns))
+                                 events_table=tables[-1], segment_events=main_events), columns))
     union = parts[0]
     for part in parts[1:]:
         union = exp.union(union, part, distinct=False)
+    if main_events == "segment_ev" and isinstance(union, exp.Query):
+        for name, cte in events_ctes(plan, relations.events, as_of, relations.event_columns, prefix="segment_"):
+            union = union.with_(name, as_=cte)
     return union
 
 

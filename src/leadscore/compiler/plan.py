@@ -273,7 +273,7 @@ def _build(loaded: LoadedModel, schema: DataSchema | None, collect: _Collector) 
         _check_mapping(spec, schema, collect)
     selectors = frozenset(spec.group_names()) | frozenset(spec.rule_names())
     base = dict(lead_columns=lead_cols, account_columns=acc_cols, event_columns=event_cols, lists=lists,
-                selectors=selectors, has_created=mapping.leads.created is not None)
+                selectors=selectors, has_created=_present(mapping.leads.created, schema) is not None)
     profile_ns = NameSpace(context="profile", **base)  # type: ignore[arg-type]
     event_ns = NameSpace(context="event", **base)  # type: ignore[arg-type]
 
@@ -366,13 +366,20 @@ def _build(loaded: LoadedModel, schema: DataSchema | None, collect: _Collector) 
         total_floor=spec.total.floor, total_cap=spec.total.cap, grades=grades, stages=tuple(stages),
         aggregates=dict(collect.aggregates), meaningful_types=meaningful, account=account,
         segments=tuple(segments), lead_key=mapping.leads.key or "lead_id",
-        lead_account=mapping.leads.account, lead_created=mapping.leads.created,
+        lead_account=_present(mapping.leads.account, schema), lead_created=_present(mapping.leads.created, schema),
         lead_email=mapping.leads.email or "email",
         event_key=mapping.events.key or "event_id", event_lead=mapping.events.lead or "lead_id",
         event_time=mapping.events.time or "ts", event_type=mapping.events.type or "type",
         account_key=mapping.accounts.key or "account_id", reasons_top=spec.reasons_top,
         fired_rules=frozenset(collect.fired),
     )
+
+
+def _present(column: str | None, schema: DataSchema | None) -> str | None:
+    """An optional lead column (account, created) that the data does not have is simply absent."""
+    if column is None or schema is None:
+        return column
+    return column if column in schema.leads else None
 
 
 def _profile_rule(layer: str, rule: ProfileRule, path: PathKey, names: NameSpace,

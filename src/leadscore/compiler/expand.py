@@ -12,6 +12,7 @@ from collections.abc import Callable
 from sqlglot import exp
 
 from leadscore.compiler.conditions import BoundCondition
+from leadscore.compiler.dialects import NULLS_IGNORED
 from leadscore.compiler.sqlbuild import case_when, lit, true_or_false
 
 Resolver = Callable[[str], exp.Expr]
@@ -60,6 +61,8 @@ def condition_sql(bound: BoundCondition, resolve: Resolver) -> exp.Expr:
                 return true_or_false(email_well_formed_sql(args[0]))
             if name == "has_word":
                 return has_word_sql(args[0], [a.name for a in args[1:]])
+        if isinstance(node, exp.Greatest | exp.Least):
+            node.meta[NULLS_IGNORED] = True  # a model's GREATEST skips NULLs, as DuckDB's does
         return node
 
     # Placeholders first, then functions: a function's replacement is not visited again.

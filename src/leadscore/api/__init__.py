@@ -14,6 +14,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from leadscore.api.export import ScoringSQL as ScoringSQL
+from leadscore.api.export import TableNames as TableNames
+from leadscore.api.export import export_sql as export_sql
 from leadscore.backends import duckdb_engine
 from leadscore.backends.outputs import write_database, write_directory
 from leadscore.compiler.plan import compile_plan

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 import typer
 
 from leadscore import api
-from leadscore.cli import render
+from leadscore.cli import export_commands, render
 from leadscore.errors import LeadScoreError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -136,6 +136,10 @@ def init(out: Annotated[Path, typer.Argument(help="Where to write the starter mo
         raise typer.BadParameter(f"{out} exists; pass --force to overwrite", param_hint="OUT")
     out.write_text(api.bundled_model_path().read_text(encoding="utf-8"), encoding="utf-8")
     render.err.print(f"wrote {out}; check it with: leadscore validate {out} --data DIR")
+
+
+app.command()(export_commands.sql)
+app.add_typer(export_commands.dbt_app, name="dbt")
 
 
 def run() -> None:

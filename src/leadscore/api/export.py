@@ -1,0 +1,54 @@
+"""Export API: the scoring SQL per dialect, dbt models, Spark and incremental scoring.
+
+    >>> import leadscore
+    >>> print(leadscore.export_sql("model.yaml", dialect="postgres").text())
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from leadscore.backends.sql_export import ScoringSQL, TableNames, parse_table_names
+from leadscore.backends.sql_export import export_sql as _export_sql
+from leadscore.spec.loader import LoadedModel
+from leadscore.spec.loader import load_model as _load_model
+
+ModelLike = LoadedModel | str | Path
+
+
+def _model(model: ModelLike) -> LoadedModel:
+    return model if isinstance(model, LoadedModel) else _load_model(model)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+def export_sql(model: ModelLike, *, dialect: str, tables: TableNames | str | None = None,
+               as_of: datetime | None = None) -> ScoringSQL:
+    """The scoring SQL of ``model`` for a warehouse dialect, over configurable table names.
+
+    Parameters
+    ----------
+    model : a loaded model or the path of a model file.
+    dialect : ``duckdb``, ``postgres``, ``spark``, ``snowflake`` or ``bigquery``.
+    tables : input table names (``TableNames`` or ``"db.leads,db.events,db.accounts"``).
+    as_of : score as of this time (naive UTC); default now.
+
+    Returns
+    -------
+    ScoringSQL with ``lead_scores`` (self-contained) and ``account_scores`` (reads ``lead_scores``).
+
+    Raises
+    ------
+    ModelError
+        A rule uses a construct the dialect cannot express (named with file:line:col).
+    BackendError
+        Unknown dialect.
+    """
+    names = tables if isinstance(tables, TableNames) else parse_table_names(tables)
+    return _export_sql(_model(model), dialect, as_of=as_of or _now(), tables=names)
+
+
+__all__ = ["ScoringSQL", "TableNames", "export_sql"]

@@ -1,0 +1,41 @@
+"""``leadscore sql`` and ``leadscore dbt export``: the model as SQL for a warehouse, or as a dbt model."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from leadscore import api
+from leadscore.cli import render
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+ModelOption = Annotated[Path, typer.Option("--model", "-m", help="Model file (YAML).")]
+TablesOption = Annotated[str | None, typer.Option(
+    "--tables", help="Input tables: db.leads,db.events[,db.accounts] or leads=...,events=...,accounts=...,"
+                     "lead_scores=... (default: leads, events, accounts).")]
+AsOfOption = Annotated[datetime | None, typer.Option("--as-of", help="Score as of this time (UTC); "
+                                                                      "default: now.")]
+
+dbt_app = typer.Typer(no_args_is_help=True, help="Export the model as a dbt project's models.")
+
+
+def sql(model: ModelOption,
+        dialect: Annotated[str, typer.Option(help="duckdb, postgres, spark, snowflake or bigquery.")] = "duckdb",
+        tables: TablesOption = None, as_of: AsOfOption = None,
+        out: Annotated[Path | None, typer.Option(help="Write the SQL to this file instead of stdout.")] = None,
+        as_json: JsonOption = False) -> None:
+    """Print the scoring SQL of MODEL for a warehouse dialect (lead scores, then account scores).
+
+    Example: leadscore sql --model model.yaml --dialect snowflake --tables analytics.leads,analytics.events
+    """
+    result = api.export_sql(api.load_model(model), dialect=dialect, tables=tables, as_of=as_of)
+    if as_json:
+        render.emit_json(result.to_dict())
+    elif out:
+        out.write_text(result.text(), encoding="utf-8")
+        render.err.print(f"wrote {out}")
+    else:
+        print(result.text(), end="")

@@ -252,6 +252,25 @@ class Segment(Strict):
     model: str = Field(description="Path of the segment's model file, relative to this file.")
 
 
+class OwnerRule(Strict):
+    """A territory/owner rule of the sales queue: the first rule whose condition holds owns the lead."""
+
+    owner: str = Field(pattern=r"\S", description="Owner or team name, e.g. 'emea_sdr'.")
+    when: str = Field("true", description="SQL condition on lead and account columns.")
+    capacity: int | None = Field(None, ge=0, description="At most this many queued leads for this owner.")
+
+
+class Routing(Strict):
+    """Which leads the sales queue holds (``leadscore serve``: ``GET /v1/queue``) and who owns them."""
+
+    stages: list[str] | None = Field(
+        None, description="Stages that enter the queue, most urgent first (default: all but the last)."
+    )
+    grades: list[str] | None = Field(None, description="Grades that may be queued (default: all).")
+    owners: list[OwnerRule] = Field(default_factory=list, description="Owner rules; first match wins.")
+    default_owner: str | None = Field(None, description="Owner of leads no owner rule matches.")
+
+
 class ScoringModel(Strict):
     """A whole model file. Layers, groups and rules keep the order they are written in."""
 
@@ -272,6 +291,7 @@ class ScoringModel(Strict):
     account: AccountSpec | None = None
     segments: dict[str, Segment] = Field(default_factory=dict)
     reasons_top: int = Field(3, ge=0, le=10, description="How many reason columns to write.")
+    routing: Routing | None = Field(None, description="Sales queue: stages, grades and owners.")
 
     def rule_names(self) -> list[str]:
         """Names of every profile and event rule, in model order (duplicates included)."""

@@ -1,0 +1,370 @@
+"""The service's durable store: one SQLite file (WAL) with leads, accounts, events, scores and more.
+
+Why SQLite and not DuckDB: the service's work is many small transactions (one event in, one lead
+rescored, one outbox row), which SQLite's row store and write-ahead log do in a fraction of a
+millisecond; DuckDB is kept for what it is best at, the batch rescore (see
+``docs/decisions/0003-serve-store-sqlite.md``). Everything is in one file, so a copy of it is a backup.
+
+Tables
+------
+``leads``/``accounts``: one JSON row per key (typed values as sent); ``events``: one row per event
+id (the primary key makes ingest idempotent); ``scores``: the latest score of each lead under each
+model version; ``score_history``: every change of a lead's score; ``models``/``model_history``:
+served versions; ``feedback``; ``webhooks``/``outbox``; ``api_keys`` (hashed). Keys are kept as
+canonical text (``str(value)``), so ``42`` and ``"42"`` name the same lead.
+
+Durability: each call that changes data is one transaction. ``synchronous=NORMAL`` (the default)
+survives the process being killed at any moment; ``full`` also survives a power cut, at the cost
+of an fsync per commit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from leadscore.errors import BackendError, DataError, Issue
+
+EPOCH = datetime(1970, 1, 1)
+Synchronous = Literal["normal", "full"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS leads (
+    lead_id TEXT PRIMARY KEY, account_id TEXT, email_norm TEXT, row TEXT NOT NULL, updated_us INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS leads_by_account ON leads (account_id);
+CREATE INDEX IF NOT EXISTS leads_by_email ON leads (email_norm);
+CREATE TABLE IF NOT EXISTS accounts (account_id TEXT PRIMARY KEY, row TEXT NOT NULL, updated_us INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    event_id TEXT PRIMARY KEY, lead_id TEXT NOT NULL, ts_us INTEGER NOT NULL, type TEXT NOT NULL,
+    props TEXT, key_int INTEGER NOT NULL DEFAULT 0, received_us INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS events_by_lead ON events (lead_id);
+CREATE TABLE IF NOT EXISTS scores (
+    model_version TEXT NOT NULL, lead_id TEXT NOT NULL, total REAL NOT NULL, grade TEXT, stage TEXT,
+    stage_rank INTEGER NOT NULL, next_action TEXT, scored_us INTEGER NOT NULL,
+    PRIMARY KEY (model_version, lead_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS scores_queue ON scores (model_version, stage_rank, total DESC);
+CREATE TABLE IF NOT EXISTS score_history (
+    id INTEGER PRIMARY KEY, lead_id TEXT NOT NULL, at_us INTEGER NOT NULL, model_version TEXT NOT NULL,
+    total REAL NOT NULL, grade TEXT, stage TEXT, cause TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS history_by_lead ON score_history (lead_id, id);
+CREATE TABLE IF NOT EXISTS models (
+    version TEXT PRIMARY KEY, name TEXT NOT NULL, source TEXT, text TEXT NOT NULL,
+    status TEXT NOT NULL, loaded_us INTEGER NOT NULL, activated_us INTEGER, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS model_history (
+    id INTEGER PRIMARY KEY, at_us INTEGER NOT NULL, action TEXT NOT NULL, version TEXT NOT NULL,
+    detail TEXT);
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY, lead_id TEXT NOT NULL, decision TEXT NOT NULL, reason TEXT,
+    decided_at TEXT NOT NULL, rep TEXT, model_version TEXT, total REAL, stage TEXT, note TEXT);
+CREATE INDEX IF NOT EXISTS feedback_by_lead ON feedback (lead_id);
+CREATE TABLE IF NOT EXISTS webhooks (
+    id TEXT PRIMARY KEY, url TEXT NOT NULL, stages TEXT, created_us INTEGER NOT NULL, active INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    delivery_id TEXT PRIMARY KEY, webhook_id TEXT NOT NULL, url TEXT NOT NULL, payload TEXT NOT NULL,
+    created_us INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_us INTEGER NOT NULL,
+    status TEXT NOT NULL, last_error TEXT, delivered_us INTEGER);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_us);
+CREATE TABLE IF NOT EXISTS api_keys (
+    key_id TEXT PRIMARY KEY, scope TEXT NOT NULL, salt BLOB NOT NULL, hash BLOB NOT NULL,
+    label TEXT, created_us INTEGER NOT NULL, revoked_us INTEGER);
+"""
+
+
+def to_us(moment: datetime) -> int:
+    """Epoch microseconds of a naive-UTC (or aware) datetime."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+def from_us(us: int) -> datetime:
+    """Naive-UTC datetime of epoch microseconds (what the evaluator expects)."""
+    return EPOCH + timedelta(microseconds=us)
+
+
+def iso_utc(us: int) -> str:
+    """ISO 8601 text with a 'Z'-equivalent offset, for responses."""
+    return from_us(us).replace(tzinfo=UTC).isoformat()
+
+
+def canonical_id(value: object) -> str:
+    return str(value)
+
+
+def email_key(value: object) -> str | None:
+    """The email bucket used to find duplicates: trimmed of spaces and lowered, as the batch does."""
+    return None if value is None else str(value).strip(" ").lower()
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+class Conflict(DataError):
+    """A write that contradicts what is stored (an event id reused for another event): HTTP 409."""
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    event_id: str
+    lead_id: str
+    ts_us: int
+    type: str
+    props: dict[str, Any]
+    key_int: bool
+
+    @property
+    def key(self) -> int | str:
+        return int(self.event_id) if self.key_int else self.event_id
+
+
+@dataclass(frozen=True)
+class StoredLead:
+    lead_id: str
+    account_id: str | None
+    email_norm: str | None
+    row: dict[str, Any]
+
+
+def connect(path: Path, *, synchronous: Synchronous = "normal") -> sqlite3.Connection:
+    """Open (and create) the store; raise BackendError naming the file if SQLite cannot."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30.0)
+        con.execute("PRAGMA journal_mode = WAL")
+        con.execute(f"PRAGMA synchronous = {'FULL' if synchronous == 'full' else 'NORMAL'}")
+        con.execute("PRAGMA busy_timeout = 30000")
+        con.executescript(SCHEMA)
+    except (sqlite3.Error, OSError) as exc:
+        raise BackendError(f"cannot open the store {str(path)!r}: {exc}",
+                           [Issue("store unavailable", file=str(path),
+                                  hint="check the path and that no other program holds the file")]) from None
+    return con
+
+
+@contextlib.contextmanager
+def transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction (BEGIN IMMEDIATE ... COMMIT); rolled back on any error."""
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def get_meta(con: sqlite3.Connection, key: str) -> str | None:
+    row = con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def set_meta(con: sqlite3.Connection, key: str, value: str) -> None:
+    con.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value))
+
+
+def known_columns(con: sqlite3.Connection) -> dict[str, list[str]]:
+    """Columns seen so far: ``leads``, ``accounts`` (row keys) and ``events`` (property names)."""
+    text = get_meta(con, "columns")
+    return {str(k): list(v) for k, v in json.loads(text).items()} if text else {}
+
+
+def add_columns(con: sqlite3.Connection, table: str, names: Sequence[str]) -> bool:
+    """Record new column names of ``table``; True when something was new (call inside a transaction)."""
+    known = known_columns(con)
+    have = known.setdefault(table, [])
+    new = [name for name in names if name not in have]
+    if not new:
+        return False
+    have.extend(new)
+    set_meta(con, "columns", dumps(known))
+    return True
+
+
+# -- leads and accounts ------------------------------------------------------------------------
+
+
+def upsert_lead(con: sqlite3.Connection, lead_id: str, account_id: str | None, email_norm: str | None,
+                row: dict[str, Any], now_us: int) -> StoredLead | None:
+    """Insert or replace a lead; return the previous version (None when new)."""
+    previous = get_lead(con, lead_id)
+    con.execute("INSERT INTO leads VALUES (?, ?, ?, ?, ?) ON CONFLICT (lead_id) DO UPDATE SET "
+                "account_id = excluded.account_id, email_norm = excluded.email_norm, row = excluded.row, "
+                "updated_us = excluded.updated_us", (lead_id, account_id, email_norm, dumps(row), now_us))
+    return previous
+
+
+def get_lead(con: sqlite3.Connection, lead_id: str) -> StoredLead | None:
+    found = con.execute("SELECT lead_id, account_id, email_norm, row FROM leads WHERE lead_id = ?",
+                        (lead_id,)).fetchone()
+    if found is None:
+        return None
+    return StoredLead(found[0], found[1], found[2], json.loads(found[3]))
+
+
+def leads_with_email(con: sqlite3.Connection, email_norm: str) -> list[StoredLead]:
+    rows = con.execute("SELECT lead_id, account_id, email_norm, row FROM leads WHERE email_norm = ?",
+                       (email_norm,)).fetchall()
+    return [StoredLead(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+
+def leads_of_account(con: sqlite3.Connection, account_id: str, *, limit: int) -> list[StoredLead]:
+    rows = con.execute("SELECT lead_id, account_id, email_norm, row FROM leads WHERE account_id = ? "
+                       "ORDER BY lead_id LIMIT ?", (account_id, limit)).fetchall()
+    return [StoredLead(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+
+def upsert_account(con: sqlite3.Connection, account_id: str, row: dict[str, Any], now_us: int) -> None:
+    con.execute("INSERT INTO accounts VALUES (?, ?, ?) ON CONFLICT (account_id) DO UPDATE SET "
+                "row = excluded.row, updated_us = excluded.updated_us", (account_id, dumps(row), now_us))
+
+
+def get_account(con: sqlite3.Connection, account_id: str | None) -> dict[str, Any] | None:
+    if account_id is None:
+        return None
+    found = con.execute("SELECT row FROM accounts WHERE account_id = ?", (account_id,)).fetchone()
+    return None if found is None else dict(json.loads(found[0]))
+
+
+def all_lead_ids(con: sqlite3.Connection) -> list[str]:
+    return [str(r[0]) for r in con.execute("SELECT lead_id FROM leads ORDER BY lead_id").fetchall()]
+
+
+# -- events -------------------------------------------------------------------------------------
+
+
+def insert_event(con: sqlite3.Connection, event: StoredEvent, now_us: int) -> Literal["stored", "duplicate"]:
+    """Store an event once: the same id again with the same content is a duplicate (changes nothing);
+    with other content it is a DataError (409), so a reused id never silently replaces an event."""
+    cursor = con.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
+                         (event.event_id, event.lead_id, event.ts_us, event.type,
+                          dumps(event.props) if event.props else None, int(event.key_int), now_us))
+    if cursor.rowcount == 1:
+        return "stored"
+    row = con.execute("SELECT lead_id, ts_us, type, props FROM events WHERE event_id = ?",
+                      (event.event_id,)).fetchone()
+    stored_props = {k: v for k, v in json.loads(row[3]).items() if v is not None} if row[3] else {}
+    new_props = {k: v for k, v in event.props.items() if v is not None}
+    if (row[0], row[1], row[2], stored_props) == (event.lead_id, event.ts_us, event.type, new_props):
+        return "duplicate"
+    raise Conflict(f"event id {event.event_id!r} was already used for a different event",
+                    [Issue("event id reused with other content", path=f"event_id={event.event_id}",
+                           hint="event ids must be unique; resend an event only with identical content")])
+
+
+def events_of_lead(con: sqlite3.Connection, lead_id: str) -> list[StoredEvent]:
+    rows = con.execute("SELECT event_id, lead_id, ts_us, type, props, key_int FROM events WHERE lead_id = ?",
+                       (lead_id,)).fetchall()
+    return [StoredEvent(r[0], r[1], r[2], r[3], json.loads(r[4]) if r[4] else {}, bool(r[5])) for r in rows]
+
+
+def event_count(con: sqlite3.Connection) -> int:
+    row = con.execute("SELECT count(*) FROM events").fetchone()
+    return int(row[0])
+
+
+# -- scores and history -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    lead_id: str
+    total: float
+    grade: str | None
+    stage: str | None
+    next_action: str | None
+
+
+def get_score(con: sqlite3.Connection, version: str, lead_id: str) -> ScoreRow | None:
+    row = con.execute("SELECT lead_id, total, grade, stage, next_action FROM scores "
+                      "WHERE model_version = ? AND lead_id = ?", (version, lead_id)).fetchone()
+    return None if row is None else ScoreRow(*row)
+
+
+def put_score(con: sqlite3.Connection, version: str, score: ScoreRow, stage_rank: int, now_us: int) -> None:
+    con.execute("INSERT INTO scores VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (model_version, lead_id) DO "
+                "UPDATE SET total = excluded.total, grade = excluded.grade, stage = excluded.stage, "
+                "stage_rank = excluded.stage_rank, next_action = excluded.next_action, "
+                "scored_us = excluded.scored_us",
+                (version, score.lead_id, score.total, score.grade, score.stage, stage_rank, score.next_action,
+                 now_us))
+
+
+def add_history(con: sqlite3.Connection, version: str, score: ScoreRow, now_us: int, cause: str) -> None:
+    con.execute("INSERT INTO score_history (lead_id, at_us, model_version, total, grade, stage, cause) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (score.lead_id, now_us, version, score.total, score.grade, score.stage, cause))
+
+
+def history_of(con: sqlite3.Connection, lead_id: str, *, limit: int) -> list[dict[str, Any]]:
+    rows = con.execute("SELECT at_us, model_version, total, grade, stage, cause FROM score_history "
+                       "WHERE lead_id = ? ORDER BY id DESC LIMIT ?", (lead_id, limit)).fetchall()
+    return [{"at": iso_utc(r[0]), "model_version": r[1], "total": r[2], "grade": r[3], "stage": r[4],
+             "cause": r[5]} for r in rows]
+
+
+def queue_candidates(con: sqlite3.Connection, version: str, max_rank: int, *, offset: int, limit: int
+                     ) -> list[str]:
+    rows = con.execute("SELECT lead_id FROM scores WHERE model_version = ? AND stage_rank < ? "
+                       "ORDER BY stage_rank, total DESC, lead_id LIMIT ? OFFSET ?",
+                       (version, max_rank, limit, offset)).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+# -- feedback -------------------------------------------------------------------------------------
+
+
+def add_feedback(con: sqlite3.Connection, lead_id: str, decision: str, reason: str | None, decided_at: str,
+                 rep: str | None, score: ScoreRow | None, version: str, note: str | None = None) -> int:
+    cursor = con.execute("INSERT INTO feedback (lead_id, decision, reason, decided_at, rep, model_version, "
+                         "total, stage, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         (lead_id, decision, reason, decided_at, rep, version,
+                          score.total if score else None, score.stage if score else None, note))
+    return int(cursor.lastrowid or 0)
+
+
+def feedback_of(con: sqlite3.Connection, lead_id: str) -> list[dict[str, Any]]:
+    rows = con.execute("SELECT decision, reason, decided_at, rep, note FROM feedback WHERE lead_id = ? ORDER BY id",
+                       (lead_id,)).fetchall()
+    return [{"decision": r[0], "reason": r[1], "decided_at": r[2], "rep": r[3], "note": r[4]} for r in rows]
+
+
+def decided_leads(con: sqlite3.Connection, lead_ids: Sequence[str]) -> set[str]:
+    """Leads among ``lead_ids`` that sales already accepted or rejected (they leave the queue)."""
+    if not lead_ids:
+        return set()
+    marks = ",".join("?" * len(lead_ids))
+    rows = con.execute(f"SELECT DISTINCT lead_id FROM feedback WHERE lead_id IN ({marks})", list(lead_ids))
+    return {str(r[0]) for r in rows.fetchall()}
+
+
+def export_feedback(con: sqlite3.Connection, out: Path) -> int:
+    """Write the feedback table as Parquet; return the row count.
+
+    The columns are those ``leadscore feedback import`` reads (lead_id, decision, reason,
+    decided_at, rep), plus the score the lead had when sales decided."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = con.execute("SELECT lead_id, decision, reason, decided_at, rep, model_version, total, stage, note "
+                       "FROM feedback ORDER BY id").fetchall()
+    schema = pa.schema([("lead_id", pa.string()), ("decision", pa.string()), ("reason", pa.string()),
+                        ("decided_at", pa.timestamp("us", tz="UTC")), ("rep", pa.string()),
+                        ("model_version", pa.string()), ("total", pa.float64()), ("stage", pa.string()),
+                        ("note", pa.string())])
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(schema)
+    decided = [datetime.fromisoformat(text) for text in columns[3]]
+    arrays = [list(columns[0]), list(columns[1]), list(columns[2]), decided, *map(list, columns[4:])]
+    table = pa.Table.from_arrays([pa.array(a, type=f.type) for a, f in zip(arrays, schema, strict=True)],
+                                 schema=schema)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, out)
+    return len(rows)

@@ -149,6 +149,33 @@ def _split_part_bigquery(node: exp.Expr) -> exp.Expr:
                     node.this, node.args["delimiter"])
 
 
+def _postgres_subquery_alias(node: exp.Expr) -> exp.Expr:
+    """Postgres before 16 needs an alias on every subquery in FROM."""
+    if isinstance(node.parent, exp.From | exp.Join) and not node.alias:
+        node.set("alias", exp.TableAlias(this=exp.to_identifier("_sub")))
+    return node
+
+
+def _star_of_driving_table(node: exp.Expr) -> exp.Expr:
+    """``SELECT *`` over a join: the compiler joins only to compute new columns, and means the driving
+    table's columns (DuckDB lets the joined key appear twice; other engines then call it ambiguous)."""
+    from_ = node.args.get("from_") or node.args.get("from")
+    if not node.args.get("joins") or from_ is None:
+        return node
+    driving = from_.this.alias_or_name
+    node.set("expressions", [exp.Column(this=exp.Star(), table=exp.to_identifier(driving))
+                             if isinstance(e, exp.Star) else e for e in node.expressions])
+    return node
+
+
+def _postgres_materialized(node: exp.Expr) -> exp.Expr:
+    """Postgres inlines a CTE used once, substituting its expressions into the next one; along the
+    lead query's chain of CTEs (each reading the columns of the one before, many times over) the
+    planner's expressions then grow without bound. Materialising each step keeps them flat."""
+    node.set("materialized", True)
+    return node
+
+
 # --- arithmetic -------------------------------------------------------------------------------
 
 def _snowflake_div(node: exp.Expr) -> exp.Expr:
@@ -274,6 +301,7 @@ def _bigquery_filter(node: exp.Expr) -> exp.Expr:
 REWRITES: Mapping[str, Mapping[type[exp.Expr], Rewrite]] = MappingProxyType({
     "duckdb": MappingProxyType({}),
     "postgres": MappingProxyType({
+        exp.Select: _star_of_driving_table,
         exp.UnixMicros: _unix_micros("postgres"),
         exp.DateDiff: _date_diff_micros("postgres"),
         exp.UnixToTime: _postgres_from_micros,
@@ -282,8 +310,11 @@ REWRITES: Mapping[str, Mapping[type[exp.Expr], Rewrite]] = MappingProxyType({
         exp.EndsWith: _postgres_ends_with,
         exp.Anonymous: _nonzero_items("postgres"),
         exp.ArraySort: _sorted_distinct("postgres"),
+        exp.Subquery: _postgres_subquery_alias,
+        exp.CTE: _postgres_materialized,
     }),
     "spark": MappingProxyType({
+        exp.Select: _star_of_driving_table,
         exp.DateDiff: _date_diff_micros("spark"),
         exp.RegexpLike: _has_word("spark"),
         exp.Anonymous: _nonzero_items("spark"),
@@ -291,6 +322,7 @@ REWRITES: Mapping[str, Mapping[type[exp.Expr], Rewrite]] = MappingProxyType({
         exp.ArraySort: _sorted_distinct("spark"),
     }),
     "snowflake": MappingProxyType({
+        exp.Select: _star_of_driving_table,
         exp.UnixMicros: _unix_micros("snowflake"),
         exp.DateDiff: _date_diff_micros("snowflake"),
         exp.RegexpLike: _has_word("snowflake"),
@@ -299,6 +331,7 @@ REWRITES: Mapping[str, Mapping[type[exp.Expr], Rewrite]] = MappingProxyType({
         exp.ArraySort: _sorted_distinct("snowflake"),
     }),
     "bigquery": MappingProxyType({
+        exp.Select: _star_of_driving_table,
         exp.DateDiff: _date_diff_micros("bigquery"),
         exp.Cast: _bigquery_cast,
         exp.RegexpLike: _has_word("bigquery"),

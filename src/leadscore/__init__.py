@@ -24,6 +24,7 @@ __all__ = [
     "demo",
     "diff",
     "explain",
+    "export_sql",
     "load_model",
     "model_json_schema",
     "score",
@@ -31,10 +32,12 @@ __all__ = [
 ]
 
 _API = {"demo", "diff", "explain", "load_model", "model_json_schema", "score", "validate"}
+_API |= {"export_sql"}
 _ERRORS = {"BackendError", "ConditionError", "DataError", "LeadScoreError", "ModelError", "NotFittedError"}
 
 if TYPE_CHECKING:
     from leadscore.api import demo, diff, explain, load_model, model_json_schema, score, validate
+    from leadscore.api.export import export_sql
     from leadscore.errors import (
         BackendError,
         ConditionError,

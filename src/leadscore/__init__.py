@@ -21,23 +21,38 @@ __all__ = [
     "LeadScoreError",
     "ModelError",
     "NotFittedError",
+    "backtest",
+    "channels",
     "demo",
     "diff",
     "explain",
     "export_sql",
+    "feedback_report",
+    "import_feedback",
     "load_model",
     "model_json_schema",
+    "recommend_thresholds",
     "score",
+    "signals",
     "validate",
 ]
 
 _API = {"demo", "diff", "explain", "load_model", "model_json_schema", "score", "validate"}
 _API |= {"export_sql"}
+_API |= {"backtest", "channels", "feedback_report", "import_feedback", "recommend_thresholds", "signals"}
 _ERRORS = {"BackendError", "ConditionError", "DataError", "LeadScoreError", "ModelError", "NotFittedError"}
 
 if TYPE_CHECKING:
     from leadscore.api import demo, diff, explain, load_model, model_json_schema, score, validate
     from leadscore.api.export import export_sql
+    from leadscore.api.learning import (
+        backtest,
+        channels,
+        feedback_report,
+        import_feedback,
+        recommend_thresholds,
+        signals,
+    )
     from leadscore.errors import (
         BackendError,
         ConditionError,

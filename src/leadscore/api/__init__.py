@@ -17,6 +17,12 @@ from typing import Any, Literal
 from leadscore.api.export import ScoringSQL as ScoringSQL
 from leadscore.api.export import TableNames as TableNames
 from leadscore.api.export import export_sql as export_sql
+from leadscore.api.learning import backtest as backtest
+from leadscore.api.learning import channels as channels
+from leadscore.api.learning import feedback_report as feedback_report
+from leadscore.api.learning import import_feedback as import_feedback
+from leadscore.api.learning import recommend_thresholds as recommend_thresholds
+from leadscore.api.learning import signals as signals
 from leadscore.backends import duckdb_engine
 from leadscore.backends.outputs import write_database, write_directory
 from leadscore.compiler.plan import compile_plan

@@ -5,7 +5,7 @@ sales does not trust.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,11 +16,13 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from leadscore.backends import duckdb_engine
+from leadscore.learn.bands import band_edges, band_numbers
 from leadscore.learn.feedback import load_latest_decisions
 from leadscore.learn.jsonable import Jsonable
-from leadscore.learn.outcomes import q, table_columns
-
-REASON_PREFIX = "why:"
+from leadscore.learn.outcomes import REASON_PREFIX, q, rule_columns
+from leadscore.learn.sources import scoring_source
+from leadscore.spec.loader import LoadedModel
 
 
 @dataclass(frozen=True)
@@ -127,12 +129,6 @@ def _acceptance(con: duckdb.DuckDBPyConnection, column: str, order: Sequence[str
                  for label in labels)
 
 
-def rule_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The ``why:<rule>`` explanation columns of ``lead_scores`` (cap adjustments left out)."""
-    return [c for c in table_columns(con, "lead_scores")
-            if c.startswith(REASON_PREFIX) and ":" not in c.removeprefix(REASON_PREFIX)]
-
-
 def _rules(con: duckdb.DuckDBPyConnection) -> tuple[RuleFeedback, ...]:
     columns = rule_columns(con)
     if not columns:
@@ -165,14 +161,25 @@ def _rules(con: duckdb.DuckDBPyConnection) -> tuple[RuleFeedback, ...]:
     return tuple(out)
 
 
-def labels_in_order(values: npt.NDArray[Any], order: Sequence[str]) -> list[str]:
-    present = set(map(str, values))
-    return [label for label in order if label in present] + sorted(present - set(order))
 
-
-def as_mapping(rows: Sequence[AcceptanceRow]) -> Mapping[str, AcceptanceRow]:
-    return {row.label: row for row in rows}
-
-
-def band_label_array(numbers: npt.NDArray[np.int64]) -> list[str]:
-    return [f"band {int(n)}" for n in numbers]
+def run_feedback_report(loaded: LoadedModel, data: str | Path, store: str | Path, *, as_of: datetime | None = None,
+                        n_bands: int = 10) -> FeedbackReport:
+    """Score ``data`` as of ``as_of`` and set the stored decisions against bands, stages and rules."""
+    with scoring_source(loaded, data) as source:
+        session = duckdb_engine.run_scoring(loaded, source.path, as_of=as_of)
+        try:
+            con, plan = session.con, session.plan
+            frame = con.execute("SELECT lead_id, total, coalesce(stage, '(none)') AS stage FROM lead_scores "
+                                "ORDER BY lead_id").fetchnumpy()
+            scores = np.asarray(frame["total"], dtype=np.float64)
+            edges = band_edges(scores, n_bands)
+            bands = band_numbers(scores, edges)
+            summary = summarise_feedback(
+                con, store, lead_ids=np.asarray(frame["lead_id"]), bands=[f"band {b}" for b in bands],
+                stages=[str(s) for s in frame["stage"]], band_order=[f"band {b}" for b in range(1, edges.size + 2)],
+                stage_order=[s.name for s in plan.stages])
+            as_of_used = session.as_of
+        finally:
+            session.close()
+    return FeedbackReport(model=plan.name, model_version=plan.version_hash, as_of=as_of_used, leads=int(scores.size),
+                          summary=summary)

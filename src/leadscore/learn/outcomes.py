@@ -38,6 +38,7 @@ ObjectArray = npt.NDArray[np.object_]
 TRUE_TEXT = ("1", "1.0", "true", "t", "yes", "y")
 FALSE_TEXT = ("0", "0.0", "false", "f", "no", "n")
 POPULATION_TABLE = "learn_population"
+REASON_PREFIX = "why:"
 MISSING_LABEL = "(missing)"
 
 
@@ -114,6 +115,14 @@ def q(name: str) -> str:
 
 def table_columns(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
     return {str(row[0]): str(row[1]) for row in con.execute(f"DESCRIBE {relation}").fetchall()}
+
+
+def rule_columns(con: duckdb.DuckDBPyConnection, names: Sequence[str] | None = None) -> list[str]:
+    """The ``why:<rule>`` explanation columns of ``lead_scores`` (cap adjustments left out), only of
+    the rules in ``names`` if given."""
+    found = [c for c in table_columns(con, "lead_scores")
+             if c.startswith(REASON_PREFIX) and ":" not in c.removeprefix(REASON_PREFIX)]
+    return found if names is None else [c for c in found if c.removeprefix(REASON_PREFIX) in set(names)]
 
 
 def nearest(name: str, names: Sequence[str]) -> str:

@@ -168,6 +168,14 @@ def _star_of_driving_table(node: exp.Expr) -> exp.Expr:
     return node
 
 
+def _bigquery_identifier(node: exp.Expr) -> exp.Expr:
+    """BigQuery reads a '.' inside a quoted column name as a path: internal names such as
+    ``agg__agg:count:intent:30.0`` get '_' instead (every reference is renamed alike)."""
+    if "." in node.name:
+        return exp.Identifier(this=node.name.replace(".", "_"), quoted=True)
+    return node
+
+
 def _postgres_materialized(node: exp.Expr) -> exp.Expr:
     """Postgres inlines a CTE used once, substituting its expressions into the next one; along the
     lead query's chain of CTEs (each reading the columns of the one before, many times over) the
@@ -331,6 +339,7 @@ REWRITES: Mapping[str, Mapping[type[exp.Expr], Rewrite]] = MappingProxyType({
         exp.ArraySort: _sorted_distinct("snowflake"),
     }),
     "bigquery": MappingProxyType({
+        exp.Identifier: _bigquery_identifier,
         exp.Select: _star_of_driving_table,
         exp.DateDiff: _date_diff_micros("bigquery"),
         exp.Cast: _bigquery_cast,

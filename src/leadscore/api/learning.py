@@ -35,7 +35,8 @@ ModelLike = LoadedModel | str | Path
 DateLike = datetime | str
 Progress = Callable[[str, float], None]
 
-__all__ = ["backtest", "channels", "feedback_report", "import_feedback", "recommend_thresholds", "signals"]
+__all__ = ["BacktestReport", "ChannelReport", "FeedbackImport", "FeedbackReport", "SignalReport", "ThresholdReport",
+           "backtest", "channels", "feedback_report", "import_feedback", "recommend_thresholds", "signals"]
 
 
 def _model(model: ModelLike) -> LoadedModel:

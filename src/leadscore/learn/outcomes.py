@@ -266,7 +266,7 @@ def build_population(con: duckdb.DuckDBPyConnection, plan: ScoringPlan, spec: Ou
     ).fetchall()}
     frame = con.execute(f"SELECT * FROM {POPULATION_TABLE} WHERE status IS NULL ORDER BY lead_id").fetchnumpy()
     population = _population(frame, by, funnel_sql, (funnel_missing, funnel_untimed), excluded, as_of,
-                             horizon_end, time_name)
+                             horizon_end, time_name, bool(plan.segments))
     _check_classes(population, spec)
     if horizon_end is not None and time_name is not None:
         latest = _latest_time(con, plan, time_sql(time_name, columns[time_name]))
@@ -312,15 +312,15 @@ def _funnel_sql(columns: Mapping[str, str], *, flat: bool
 
 def _population(frame: Mapping[str, Any], by: Sequence[str], funnel_sql: Mapping[str, str],
                 funnel_gaps: tuple[tuple[str, ...], tuple[str, ...]], excluded: dict[str, int], as_of: datetime | None,
-                horizon_end: datetime | None, time_name: str | None) -> Population:
+                horizon_end: datetime | None, time_name: str | None, has_segments: bool) -> Population:
     def plain(name: str) -> Any:
         values = frame[name]
         return values.filled() if isinstance(values, np.ma.MaskedArray) else np.asarray(values)
 
     groups: dict[str, ObjectArray] = {}
-    segment = plain("segment")
-    if segment.size and any(v is not None for v in segment):
-        groups["segment"] = np.array([MISSING_LABEL if v is None else str(v) for v in segment], dtype=object)
+    if has_segments:
+        groups["segment"] = np.array([MISSING_LABEL if v is None else str(v) for v in frame["segment"].tolist()],
+                                     dtype=object)
     for name in by:
         groups[name] = plain("by:" + name).astype(object)
     warnings = [f"{count:,} lead(s) left out: {reason}" for reason, count in excluded.items()

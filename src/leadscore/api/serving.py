@@ -34,6 +34,7 @@ __all__ = [
     "ServingModel",
     "account_roll_up",
     "batch_lead_scores",
+    "column_warnings",
     "duplicate_keys",
     "load_serving_model",
     "route_owner",
@@ -83,7 +84,7 @@ class ServingModel:
         return self.plan.name
 
 
-def load_serving_model(path: str | Path, *, columns: Mapping[str, Sequence[str]] | None = None) -> ServingModel:
+def load_serving_model(path: str | Path) -> ServingModel:
     """Load, validate and compile a model file for serving; ModelError lists every problem."""
     file = Path(path)
     try:
@@ -94,30 +95,41 @@ def load_serving_model(path: str | Path, *, columns: Mapping[str, Sequence[str]]
                                 hint="give the path of a .yaml model; 'leadscore init' writes one")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ModelError(f"cannot read model file {str(file)!r}: {exc}") from None
-    return serving_model_from_text(text, source=str(file), base_dir=file.parent, columns=columns)
+    return serving_model_from_text(text, source=str(file), base_dir=file.parent)
 
 
-def serving_model_from_text(text: str, *, source: str | None = None, base_dir: Path | None = None,
-                            columns: Mapping[str, Sequence[str]] | None = None) -> ServingModel:
+def serving_model_from_text(text: str, *, source: str | None = None, base_dir: Path | None = None
+                            ) -> ServingModel:
     """Validate and compile YAML text (a model sent to the service); ModelError lists every problem.
 
-    ``columns`` names the columns the service has seen per table (``leads``, ``events``,
-    ``accounts``): names are then checked and bound as ``leadscore validate --data`` does. Without
-    them (a service with no data yet) a bare column name binds as written.
+    The plan is compiled without a data schema, as ``leadscore validate`` without ``--data``: the
+    service's rows are JSON objects in which a missing column simply reads as NULL, so a bare
+    column name binds as written (qualify account columns: ``account.industry``).
+    ``column_warnings`` checks the names against the columns the service has seen.
     """
     loaded = load_model_text(text, source=source, base_dir=base_dir)
-    schema = None
-    if columns is not None and columns.get("leads"):
-        mapping = loaded.spec.data
-        fixed = [mapping.events.key, mapping.events.lead, mapping.events.time, mapping.events.type]
-        events = [*columns.get("events", ()), *(name for name in fixed if name)]
-        accounts = columns.get("accounts")
-        schema = DataSchema(leads=dict.fromkeys([*columns["leads"], mapping.leads.key or "lead_id"], ""),
-                            events=dict.fromkeys(events, ""),
-                            accounts=dict.fromkeys([*accounts, mapping.accounts.key or "account_id"], "")
-                            if accounts else None)
-    plan = compile_plan(loaded, schema)
+    plan = compile_plan(loaded)
     return ServingModel(loaded=loaded, plan=plan, routing=_routing_plan(loaded, plan), text=text)
+
+
+def column_warnings(model: ServingModel, columns: Mapping[str, Sequence[str]]) -> list[Issue]:
+    """Problems the model would have against the columns seen so far per table (``leads``,
+    ``events`` properties, ``accounts``): likely typos, reported without refusing the model."""
+    if not columns.get("leads"):
+        return []
+    mapping = model.loaded.spec.data
+    fixed = [mapping.events.key, mapping.events.lead, mapping.events.time, mapping.events.type]
+    accounts = columns.get("accounts")
+    schema = DataSchema(
+        leads=dict.fromkeys([*columns["leads"], *(c for c in (mapping.leads.key, mapping.leads.account,
+                                                              mapping.leads.created) if c)], ""),
+        events=dict.fromkeys([*columns.get("events", ()), *(name for name in fixed if name)], ""),
+        accounts=dict.fromkeys([*accounts, mapping.accounts.key or "account_id"], "") if accounts else None)
+    try:
+        compile_plan(model.loaded, schema)
+    except ModelError as error:
+        return list(error.issues)
+    return []
 
 
 def _routing_plan(loaded: LoadedModel, plan: ScoringPlan) -> RoutingPlan:

@@ -49,7 +49,7 @@ def prepare_store(settings: Settings, con: sqlite3.Connection | None = None
     own = con is None
     con = con or store.connect(settings.store, synchronous=settings.synchronous)
     try:
-        from_file = load_serving_model(settings.model, columns=store.known_columns(con)) \
+        from_file = load_serving_model(settings.model) \
             if settings.model is not None else None
         active = versions.stored_model(con, "active")
         if active is None:
@@ -139,8 +139,7 @@ def _reload_from_file(config: Settings, rebuilder: Rebuilder) -> None:
     """SIGHUP: reread the model file; a file with errors is logged and the served model stays."""
     assert config.model is not None
     try:
-        rebuilder.start(load_serving_model(config.model, columns=store.known_columns(rebuilder.service.con)),
-                        "reload (SIGHUP)")
+        rebuilder.start(load_serving_model(config.model), "reload (SIGHUP)")
     except LeadScoreError as error:
         log.error("model reload refused: %s", error)
 

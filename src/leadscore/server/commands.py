@@ -114,7 +114,7 @@ def export_data(store_path: Path, out: Path, model_path: Path | None = None) -> 
 
     con = store.connect(store_path)
     try:
-        model = (load_serving_model(model_path, columns=store.known_columns(con)) if model_path
+        model = (load_serving_model(model_path) if model_path
                  else versions.stored_model(con, "active"))
         if model is None:
             raise DataError("the store has no model", [Issue("no model", hint="pass --model")])

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
-from leadscore.api.serving import FEEDBACK_REASONS, serving_model_from_text
-from leadscore.errors import DataError, Issue
+from leadscore.api.serving import FEEDBACK_REASONS, column_warnings, serving_model_from_text
+from leadscore.errors import DataError, Issue, ModelError
 from leadscore.server import store, versions, webhooks
 from leadscore.server.deps import AdminKey, ReadKey, RebuilderDep, ServiceDep, SettingsDep, WriteKey
 from leadscore.server.schemas import (
@@ -134,9 +134,13 @@ async def get_model(service: ServiceDep, rebuilder: RebuilderDep, _key: ReadKey)
 @router.post("/model", status_code=202, summary="Validate a new model and switch to it once rescored")
 async def post_model(body: ModelIn, service: ServiceDep, rebuilder: RebuilderDep, _key: AdminKey) -> dict[str, Any]:
     """A model with errors is refused (422, every issue with line:col) and changes nothing."""
-    model = serving_model_from_text(body.yaml, source="POST /v1/model",
-                                    columns=store.known_columns(service.con))
-    return rebuilder.start(model, "reload")
+    model = serving_model_from_text(body.yaml, source="POST /v1/model")
+    warnings = column_warnings(model, store.known_columns(service.con))
+    if warnings and not body.force:
+        raise ModelError("the model names columns the service has not seen (send force: true to load it anyway)",
+                         warnings)
+    started = rebuilder.start(model, "reload")
+    return {**started, "warnings": [issue.to_dict() for issue in warnings]}
 
 
 @router.post("/model/rollback", status_code=202, summary="Go back to the previously active model version")

@@ -102,6 +102,7 @@ class ModelIn(BaseModel):
 
     yaml: Annotated[str, StringConstraints(min_length=1, max_length=500_000), AfterValidator(_utf8)] = Field(
         description="The whole model file, as YAML text.")
+    force: bool = Field(False, description="Load it even if it names columns the service has not seen yet.")
 
 
 class Problem(BaseModel):

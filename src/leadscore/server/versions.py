@@ -40,7 +40,7 @@ def stored_model(con: sqlite3.Connection, status: str) -> ServingModel | None:
                       (status,)).fetchone()
     if row is None:
         return None
-    return serving_model_from_text(str(row[0]), source=row[1], columns=store.known_columns(con))
+    return serving_model_from_text(str(row[0]), source=row[1])
 
 
 def history(con: sqlite3.Connection) -> list[dict[str, Any]]:
@@ -55,7 +55,7 @@ def previous_version(con: sqlite3.Connection, current: str) -> ServingModel:
     for (version,) in rows:
         if version != current:
             text = con.execute("SELECT text, source FROM models WHERE version = ?", (version,)).fetchone()
-            return serving_model_from_text(str(text[0]), source=text[1], columns=store.known_columns(con))
+            return serving_model_from_text(str(text[0]), source=text[1])
     raise DataError("no previous model version to roll back to",
                     [Issue("nothing to roll back", hint="a rollback needs an earlier active version")])
 

@@ -1,0 +1,116 @@
+"""Webhooks: a stage change reaches a real receiver, signed, retried, and never lost on a kill -9."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from leadscore.server.webhooks import verify_signature
+from serve_support import SERVE_MODEL, WEBHOOK_SECRET, Receiver, Server, start_server, wait_for
+
+
+def serve(tmp_path: Path) -> Server:
+    model = tmp_path / "model.yaml"
+    model.write_text(SERVE_MODEL, encoding="utf-8")
+    return start_server(tmp_path / "store.db", model)
+
+
+def make_lead(api: httpx.Client, lead_id: str) -> None:
+    api.put(f"/v1/leads/{lead_id}", json={"seniority": "vp", "region": "europe"}).raise_for_status()
+
+
+def demo_request(api: httpx.Client, event_id: str, lead_id: str) -> None:
+    api.post("/v1/events", json={"event_id": event_id, "lead_id": lead_id, "type": "demo_request",
+                                 "ts": "2026-06-29T10:00:00Z"}).raise_for_status()
+
+
+def test_a_lead_becoming_hot_is_delivered_signed_with_a_delivery_id(tmp_path: Path) -> None:
+    receiver = Receiver()
+    server = serve(tmp_path)
+    try:
+        with server.client() as api:
+            sub = api.post("/v1/webhooks", json={"url": receiver.url, "stages": ["hot"]})
+            assert sub.status_code == 201, sub.text
+            make_lead(api, "w1")
+            demo_request(api, "w1-e1", "w1")
+        delivery = wait_for(receiver.received)[0]
+        assert verify_signature(WEBHOOK_SECRET, delivery.body, delivery.headers["Leadscore-Signature"])
+        assert not verify_signature("another-secret", delivery.body, delivery.headers["Leadscore-Signature"])
+        assert not verify_signature(WEBHOOK_SECRET, delivery.body + b" ", delivery.headers["Leadscore-Signature"])
+        payload = delivery.json()
+        assert payload["delivery_id"] == delivery.headers["Leadscore-Delivery"]
+        assert (payload["lead_id"], payload["from_stage"], payload["to_stage"]) == ("w1", "warm", "hot")
+        assert payload["top_reasons"][0]["rule"] == "activity"
+        time.sleep(0.5)
+        assert len(receiver.received()) == 1  # only 'hot' was subscribed: the lead's creation was not sent
+    finally:
+        server.stop()
+        receiver.close()
+
+
+def test_a_failing_receiver_gets_retries_with_backoff_and_the_same_delivery_id(tmp_path: Path) -> None:
+    receiver = Receiver(fail_first=3)
+    server = serve(tmp_path)
+    try:
+        with server.client() as api:
+            api.post("/v1/webhooks", json={"url": receiver.url, "stages": ["hot"]}).raise_for_status()
+            make_lead(api, "w2")
+            started = time.monotonic()
+            demo_request(api, "w2-e1", "w2")
+            wait_for(lambda: len(receiver.received()) == 4, timeout=30)
+            elapsed = time.monotonic() - started
+            ids = {d.headers["Leadscore-Delivery"] for d in receiver.received()}
+            assert len(ids) == 1
+            assert elapsed >= 0.2 + 0.4 + 0.8 - 0.1  # backoff 0.2s doubling
+            assert wait_for(lambda: api.get("/v1/webhooks").json()["outbox"] == {"delivered": 1})
+    finally:
+        server.stop()
+        receiver.close()
+
+
+def test_a_delivery_pending_at_a_kill_9_is_sent_after_the_restart(tmp_path: Path) -> None:
+    receiver = Receiver()
+    port = receiver.port
+    receiver.close()  # the receiver is down: deliveries stay pending
+    server = serve(tmp_path)
+    with server.client() as api:
+        api.post("/v1/webhooks", json={"url": f"http://127.0.0.1:{port}/hook"}).raise_for_status()
+        make_lead(api, "w3")
+        demo_request(api, "w3-e1", "w3")
+    server.kill()
+    receiver = Receiver(port=port)
+    restarted = start_server(server.store, server.model, keys=server.keys)
+    try:
+        received = wait_for(lambda: {d.json()["to_stage"] for d in receiver.received()} >= {"warm", "hot"} and
+                            receiver.received(), timeout=30)
+        assert {d.json()["lead_id"] for d in received} == {"w3"}
+    finally:
+        restarted.stop()
+        receiver.close()
+
+
+def test_unknown_stages_and_bad_urls_are_refused(tmp_path: Path) -> None:
+    server = serve(tmp_path)
+    try:
+        with server.client() as api:
+            response = api.post("/v1/webhooks", json={"url": "http://127.0.0.1:1/x", "stages": ["sales_ready"]})
+            assert response.status_code == 422 and "hot, warm, cold" in response.json()["issues"][0]["hint"]
+            assert api.post("/v1/webhooks", json={"url": "ftp://x"}).status_code == 422
+        with server.client("write") as writer:
+            assert writer.get("/v1/webhooks").status_code == 403
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("environment", ["production", "staging"])
+def test_the_default_webhook_secret_is_refused_outside_local_use(environment: str) -> None:
+    from pydantic import ValidationError
+
+    from leadscore.server.settings import Settings
+
+    with pytest.raises(ValidationError, match="LEADSCORE_WEBHOOK_SECRET must be set"):
+        Settings(environment=environment)  # type: ignore[arg-type]
+    assert Settings(environment=environment, webhook_secret="s3cret").environment == environment  # type: ignore[arg-type]

@@ -112,5 +112,5 @@ def test_the_default_webhook_secret_is_refused_outside_local_use(environment: st
     from leadscore.server.settings import Settings
 
     with pytest.raises(ValidationError, match="LEADSCORE_WEBHOOK_SECRET must be set"):
-        Settings(environment=environment)  # type: ignore[arg-type]
-    assert Settings(environment=environment, webhook_secret="s3cret").environment == environment  # type: ignore[arg-type]
+        Settings(environment=environment)
+    assert Settings(environment=environment, webhook_secret="s3cret").environment == environment

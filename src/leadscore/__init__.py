@@ -23,6 +23,7 @@ __all__ = [
     "NotFittedError",
     "backtest",
     "channels",
+    "dbt_export",
     "demo",
     "diff",
     "explain",
@@ -38,13 +39,13 @@ __all__ = [
 ]
 
 _API = {"demo", "diff", "explain", "load_model", "model_json_schema", "score", "validate"}
-_API |= {"export_sql"}
+_API |= {"dbt_export", "export_sql"}
 _API |= {"backtest", "channels", "feedback_report", "import_feedback", "recommend_thresholds", "signals"}
 _ERRORS = {"BackendError", "ConditionError", "DataError", "LeadScoreError", "ModelError", "NotFittedError"}
 
 if TYPE_CHECKING:
     from leadscore.api import demo, diff, explain, load_model, model_json_schema, score, validate
-    from leadscore.api.export import export_sql
+    from leadscore.api.export import dbt_export, export_sql
     from leadscore.api.learning import (
         backtest,
         channels,

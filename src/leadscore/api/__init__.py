@@ -14,8 +14,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from leadscore.api.export import DbtExport as DbtExport
 from leadscore.api.export import ScoringSQL as ScoringSQL
 from leadscore.api.export import TableNames as TableNames
+from leadscore.api.export import dbt_export as dbt_export
 from leadscore.api.export import export_sql as export_sql
 from leadscore.api.learning import backtest as backtest
 from leadscore.api.learning import channels as channels

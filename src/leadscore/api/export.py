@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from leadscore.backends.dbt_export import DbtExport
+from leadscore.backends.dbt_export import export_dbt as _export_dbt
 from leadscore.backends.sql_export import ScoringSQL, TableNames, parse_table_names
 from leadscore.backends.sql_export import export_sql as _export_sql
 from leadscore.spec.loader import LoadedModel
@@ -51,4 +53,24 @@ def export_sql(model: ModelLike, *, dialect: str, tables: TableNames | str | Non
     return _export_sql(_model(model), dialect, as_of=as_of or _now(), tables=names)
 
 
-__all__ = ["ScoringSQL", "TableNames", "export_sql"]
+def dbt_export(model: ModelLike, out: str | Path, *, dialect: str = "duckdb", source_name: str = "leadscore",
+               source_schema: str | None = None, accounts: bool = True) -> DbtExport:
+    """Write the model as dbt models into ``out`` (a folder of your dbt project's ``models/``).
+
+    Writes ``lead_scores.sql`` and ``account_scores.sql`` (tables; inputs are the dbt sources
+    ``source_name.leads/events/accounts``; ``as_of`` is the var ``leadscore_as_of``) and
+    ``schema.yml`` with the sources and tests: unique and not-null ``lead_id``, not-null totals
+    and layers, accepted ``stage`` values.
+
+    Raises
+    ------
+    ModelError
+        A rule uses a construct ``dialect`` cannot express.
+    DataError
+        ``out`` cannot be written.
+    """
+    return _export_dbt(_model(model), Path(out), dialect=dialect, source_name=source_name,
+                       source_schema=source_schema, accounts=accounts)
+
+
+__all__ = ["DbtExport", "ScoringSQL", "TableNames", "dbt_export", "export_sql"]

@@ -39,3 +39,26 @@ def sql(model: ModelOption,
         render.err.print(f"wrote {out}")
     else:
         print(result.text(), end="")
+
+
+@dbt_app.command("export")
+def dbt_export(model: ModelOption,
+               out: Annotated[Path, typer.Option(help="Folder for the models (e.g. your project's "
+                                                      "models/leadscore).")],
+               dialect: Annotated[str, typer.Option(help="The dbt adapter's dialect.")] = "duckdb",
+               source: Annotated[str, typer.Option(help="dbt source name of leads/events/accounts.")] = "leadscore",
+               source_schema: Annotated[str | None, typer.Option(help="Schema of the source tables.")] = None,
+               no_accounts: Annotated[bool, typer.Option("--no-accounts", help="The source has no accounts "
+                                                                                "table.")] = False,
+               as_json: JsonOption = False) -> None:
+    """Write MODEL as dbt models (lead_scores, account_scores) with a schema.yml of tests.
+
+    Example: leadscore dbt export --model model.yaml --out my_project/models/leadscore
+    """
+    result = api.dbt_export(api.load_model(model), out, dialect=dialect, source_name=source,
+                            source_schema=source_schema, accounts=not no_accounts)
+    if as_json:
+        render.emit_json(result.to_dict())
+    else:
+        render.err.print(f"wrote {len(result.files)} files to {result.out}; run: dbt build "
+                         f"--vars '{{leadscore_as_of: \"YYYY-MM-DD HH:MM:SS\"}}'")

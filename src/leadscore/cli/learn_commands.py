@@ -49,7 +49,7 @@ def backtest(model: ModelOption, data: DataOption, outcome: OutcomeOption = "con
     render.emit_json(report.to_dict()) if as_json else learn_render.render_backtest(report)
     if min_auc is not None and any(window.roc_auc < min_auc for window in report.windows):
         render.err.print(f"ROC AUC below --min-auc {min_auc}")
-        raise typer.Exit(4)
+        raise SystemExit(4)  # a requested gate failed (click would swallow typer.Exit's code here)
 
 
 def thresholds(model: ModelOption, data: DataOption, outcome: OutcomeOption = "converted",

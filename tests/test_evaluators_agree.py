@@ -166,7 +166,7 @@ EMAILS = ["ana@acme.com", "Ana@ACME.com", "bob@gmail.com", "BOB@Gmail.COM", "x@@
 TITLES = ["Sales Intern", "International Sales Director", "Internship Program Manager", "Intern",
           "Student Success Manager", "INTERN", "Interns", "IT Intern (Summer)", "Head of IT", "it manager",
           "VP_Sales", "Chief Technology Officer", "", "Senior-Intern", "Director, Sales", "Intern_Lead",
-          "Internal Communications", None]
+          "Internal Communications", "éintern", "Interné", "x_it é", None]
 SENIORITIES = ["c_level", "vp", "director", "manager", "individual", "student", "VP", None]
 REGIONS = ["emea", "na", "apac", " emea", "EMEA", None]
 INDUSTRIES = ["technology", "Technology", "healthcare", "education", "retail", None]
@@ -442,10 +442,10 @@ def _run_both(model: Mapping[str, Any], data: tuple[list[Row], list[Row], list[R
 # ---------------------------------------------------------------------------------------------
 
 TEXT_LITERALS = ["", "a", "A", "vp", "VP", "emea", " emea", "intern", "Sales Intern", "a%b", "x_y", "(.*)",
-                 "é", "É", "it", "acme.com", "gmail.com", "a@b.c", "Intern_Lead", "tech"]
+                 "é", "É", "it", "acme.com", "gmail.com", "a@b.c", "Intern_Lead", "tech", "éintern", "aé_it"]
 LIKE_ALPHABET = ["a", "A", "%", "_", ".", "*", "(", ")", "[", "\\", "e", "i", "n", "t", " ", "-", "é", "@"]
 WORDS = ["intern", "it", "vp", "sales", "a", "x_y", "lead"]
-NUMERIC_LITERALS = ["0", "1", "3", "-2", "10", "1.5", "0.25", "-2.75", "10.0", "0.1", "1e1", "2.5e-1"]
+NUMERIC_LITERALS = ["0", "0", "1", "3", "-2", "10", "1.5", "0.25", "-2.75", "10.0", "0.1", "0.0", "1e1", "2.5e-1"]
 
 
 class _Columns:
@@ -726,7 +726,8 @@ def test_model_without_meaningful_events_has_no_last_activity() -> None:
     assert _run_both(model, ([{"lead_id": 1, "seniority": "vp"}], [], [])) == 1
 
 
-def test_sql_segment_condition_with_event_count(tmp_path: Path) -> None:
+def test_segment_condition_counts_events_with_the_main_model(tmp_path: Path) -> None:
+    """count_events() in a segment condition means the main model's group, in both evaluators."""
     (tmp_path / "seg.yaml").write_text(
         "model: seg\nlayers:\n  e:\n    groups:\n      g: {events: {page_view: 7}}\n"
         "stages: [{name: s, min_score: -100}]\n", encoding="utf-8")
@@ -742,6 +743,7 @@ def test_sql_segment_condition_with_event_count(tmp_path: Path) -> None:
     _write(data, leads, [], events)
     session = run_scoring(load_model(tmp_path / "main.yaml"), data, as_of=AS_OF)
     assert compare_with_duckdb(session, leads, [], events, AS_OF) == 2
+    assert {row["lead_id"]: row["segment"] for row in _fetch(session, "lead_scores")} == {1: "default", 2: "active"}
 
 
 def test_bench_data_agrees_with_duckdb_under_the_reference_model(tmp_path: Path) -> None:

@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service = ScoringService(con, Models(active), now=config.now, history_limit=config.history_limit,
                                  on_enqueued=lambda: _wake(loop, dispatcher))
         rebuilder = Rebuilder(service, lambda: store.connect(config.store, synchronous=config.synchronous),
-                              chunk=config.rebuild_chunk_leads)
+                              chunk=config.rebuild_chunk_leads, pause_seconds=config.rebuild_pause_seconds)
         _fill_missing_scores(service)
         if pending is not None:
             rebuilder.start(pending, "reload")

@@ -40,7 +40,8 @@ class Settings(BaseSettings):
     webhook_backoff_max_seconds: float = Field(600.0, gt=0)
     webhook_max_attempts: int = Field(15, ge=1)
     webhook_poll_seconds: float = Field(0.5, gt=0)
-    rebuild_chunk_leads: int = Field(200, ge=1)
+    rebuild_chunk_leads: int = Field(200, ge=1, description="Leads rescored per transaction by a model change.")
+    rebuild_pause_seconds: float = Field(0.0, ge=0, description="Pause between chunks, to leave room for ingest.")
     history_limit: int = Field(50, ge=1)
 
     @model_validator(mode="after")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -64,10 +65,11 @@ class Rebuilder:
     """Rescores every lead under a new model in a background thread, then makes it the served one."""
 
     def __init__(self, service: ScoringService, open_connection: Callable[[], sqlite3.Connection], *,
-                 chunk: int) -> None:
+                 chunk: int, pause_seconds: float = 0.0) -> None:
         self.service = service
         self.open_connection = open_connection
         self.chunk = chunk
+        self.pause_seconds = pause_seconds
         self.thread: threading.Thread | None = None
         self.progress: dict[str, Any] = {}
 
@@ -127,6 +129,8 @@ class Rebuilder:
                                                                  score.next_action),
                                     stage_rank(model, score.stage), to_us(now))
             self.progress["done"] = min(start + self.chunk, len(ids))
+            if self.pause_seconds:
+                time.sleep(self.pause_seconds)
         self._activate(con, model)
 
     def _activate(self, con: sqlite3.Connection, model: ServingModel) -> None:

@@ -46,7 +46,7 @@ from leadscore.learn.sources import scoring_source
 from leadscore.spec.loader import LoadedModel, dump_model_yaml, load_model_text
 
 WEEKS_PER_UNIT = {"week": 1.0, "wk": 1.0, "w": 1.0, "day": 1.0 / 5.0, "d": 1.0 / 5.0,
-                  "month": 12.0 / 52.0, "mo": 12.0 / 52.0, "m": 12.0 / 52.0}
+                  "month": 52.0 / 12.0, "mo": 52.0 / 12.0, "m": 52.0 / 12.0}  # weeks in one unit
 _CAPACITY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*([a-z]+))?\s*$")
 
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 import typer
 
 from leadscore import api
-from leadscore.cli import export_commands, learn_commands, render, serve_commands
+from leadscore.cli import export_commands, learn_commands, render, serve_commands, tune_commands
 from leadscore.errors import LeadScoreError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -142,6 +142,7 @@ app.command()(export_commands.sql)
 app.add_typer(export_commands.dbt_app, name="dbt")
 serve_commands.register(app)  # serve, keys, store: the real-time service
 learn_commands.register(app)  # backtest, thresholds, signals, channels, feedback: learning from outcomes
+tune_commands.register(app)  # tune, predict fit|score, report: points and predictions from outcomes
 
 
 def run() -> None:

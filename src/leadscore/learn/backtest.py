@@ -22,6 +22,7 @@ from leadscore.backends import duckdb_engine
 from leadscore.compiler.plan import ScoringPlan
 from leadscore.errors import DataError, Issue
 from leadscore.learn.bands import band_bounds, band_edges, band_numbers
+from leadscore.learn.feedback import check_store
 from leadscore.learn.feedback_report import FeedbackSummary, summarise_feedback
 from leadscore.learn.jsonable import Jsonable
 from leadscore.learn.leak_guard import check_model_leakage
@@ -244,6 +245,8 @@ def run_backtest(loaded: LoadedModel, data: str | Path, spec: OutcomeSpec, *, as
                  progress: Progress | None = None) -> BacktestReport:
     """Back-test ``loaded`` on ``data`` at each ``as_of`` date (none for a flat table)."""
     step = progress or (lambda _name, _fraction: None)
+    if feedback is not None:
+        check_store(feedback)  # before any scoring run: a wrong --feedback fails at once
     windows: list[BacktestWindow] = []
     plan: ScoringPlan | None = None
     outcome_time: str | None = None

@@ -229,8 +229,8 @@ def stored_decisions(store: str | Path, *, con: duckdb.DuckDBPyConnection | None
             con.close()
 
 
-def load_latest_decisions(con: duckdb.DuckDBPyConnection, store: str | Path) -> int:
-    """Table ``fb_latest`` (lead_id, decision, reason): the latest decision per lead; return rows."""
+def check_store(store: str | Path) -> Path:
+    """The store's decisions folder, or a DataError if the store is missing or empty."""
     folder = Path(store)
     files = folder / "decisions"
     if not folder.is_dir():
@@ -241,6 +241,12 @@ def load_latest_decisions(con: duckdb.DuckDBPyConnection, store: str | Path) -> 
         raise DataError(f"feedback store {str(folder)!r} holds no decisions",
                         [Issue("empty store", file=str(folder),
                                hint="import decisions first: leadscore feedback import FILE --store DIR")])
+    return files
+
+
+def load_latest_decisions(con: duckdb.DuckDBPyConnection, store: str | Path) -> int:
+    """Table ``fb_latest`` (lead_id, decision, reason): the latest decision per lead; return rows."""
+    files = check_store(store)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE fb_latest AS SELECT lead_id, decision, reason FROM "
         f"read_parquet({_lit(str(files / '*.parquet'))}, union_by_name=true) QUALIFY row_number() OVER "

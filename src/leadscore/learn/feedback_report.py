@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from leadscore.backends import duckdb_engine
 from leadscore.learn.bands import band_edges, band_numbers
-from leadscore.learn.feedback import load_latest_decisions
+from leadscore.learn.feedback import check_store, load_latest_decisions
 from leadscore.learn.jsonable import Jsonable
 from leadscore.learn.outcomes import REASON_PREFIX, q, rule_columns
 from leadscore.learn.sources import scoring_source
@@ -165,6 +165,7 @@ def _rules(con: duckdb.DuckDBPyConnection) -> tuple[RuleFeedback, ...]:
 def run_feedback_report(loaded: LoadedModel, data: str | Path, store: str | Path, *, as_of: datetime | None = None,
                         n_bands: int = 10) -> FeedbackReport:
     """Score ``data`` as of ``as_of`` and set the stored decisions against bands, stages and rules."""
+    check_store(store)  # before the scoring run: a wrong --store fails at once
     with scoring_source(loaded, data) as source:
         session = duckdb_engine.run_scoring(loaded, source.path, as_of=as_of)
         try:

@@ -114,15 +114,21 @@ def prepare_inputs(con: duckdb.DuckDBPyConnection, opened: OpenedInputs, plan: S
     time_expr = _time_expression(plan.event_time, events.columns.get(plan.event_time, "TIMESTAMP"))
     con.execute(f"CREATE OR REPLACE TEMP VIEW events_norm AS SELECT * REPLACE ({time_expr} AS {ts}) "
                 f"FROM {events.relation}")
-    # One scan counts both problems; rows are copied out only when there are any.
-    row = con.execute(f"SELECT count(*) FILTER ({lead} IS NULL), "
-                      f"count(*) FILTER ({lead} IS NOT NULL AND {time_expr} IS NULL) "
-                      f"FROM {events.relation}").fetchall()[0]
+    # One scan counts both problems; rows are copied out only when there are any. A Parquet
+    # footer that records no NULL in either column (and a real timestamp type) answers for free.
+    time_type = events.columns.get(plan.event_time, "").upper()
+    if time_type.startswith("TIMESTAMP") and _parquet_null_free(events.source, [plan.event_lead,
+                                                                                plan.event_time]):
+        problems: tuple[Any, ...] = (0, 0)
+    else:
+        problems = con.execute(f"SELECT count(*) FILTER ({lead} IS NULL), "
+                               f"count(*) FILTER ({lead} IS NOT NULL AND {time_expr} IS NULL) "
+                               f"FROM {events.relation}").fetchall()[0]
     bad_events = 0
-    if row[0]:
+    if problems[0]:
         bad_events += _quarantine(con, counts, "events", f"missing {plan.event_lead}", "events_norm", ekey,
                                   f"{lead} IS NULL")
-    if row[1]:
+    if problems[1]:
         bad_events += _quarantine(con, counts, "events", f"missing or unparseable {plan.event_time}",
                                   events.relation, ekey, f"{lead} IS NOT NULL AND {time_expr} IS NULL")
     duplicate_ids = plan.event_key in events.columns and _has_duplicate_ids(con, plan.event_key, events.source)
@@ -157,6 +163,28 @@ def row_order(columns: Iterable[str], *, first: Sequence[str | None] = ()) -> st
 def _numbered(key: str, columns: Iterable[str], *, first: Sequence[str | None] = ()) -> str:
     """``row_number()`` per key in the table's ``row_order``."""
     return f"row_number() OVER (PARTITION BY {key} ORDER BY {row_order(columns, first=first)})"
+
+
+def _parquet_null_free(source: str, columns: list[str]) -> bool:
+    """True when the Parquet footers' statistics say these columns hold no NULL at all."""
+    import pyarrow.parquet as pq
+
+    path = Path(source)
+    if not (path.suffix == ".parquet" or path.is_dir()):
+        return False
+    files = [path] if path.is_file() else sorted(path.glob("*.parquet"))
+    for file in files:
+        meta = pq.ParquetFile(file).metadata
+        names = [meta.schema.column(i).name for i in range(meta.num_columns)]
+        for column in columns:
+            if column not in names:
+                return False
+            index = names.index(column)
+            for group in range(meta.num_row_groups):
+                stats = meta.row_group(group).column(index).statistics
+                if stats is None or not stats.has_null_count or stats.null_count:
+                    return False
+    return True
 
 
 def _parquet_ids(source: str, column: str) -> Any:

@@ -27,6 +27,15 @@ def write_funnel(folder: Path, *, leads: int = FUNNEL_LEADS, seed: int = FUNNEL_
     return folder
 
 
+def shared_funnel(base: Path) -> Path:
+    """The funnel under pytest's session folder ``base``, written once and reused by every module
+    (generation is deterministic, so each reads the same data; meta.json is written last)."""
+    folder = base / f"learn-funnel-{FUNNEL_LEADS}-{FUNNEL_SEED}"
+    if not (folder / "meta.json").exists():
+        write_funnel(folder)
+    return folder
+
+
 def export_feedback(data: Path, target: Path) -> Path:
     """The funnel's sales decisions (``sales_accepted``/``rejection_reason`` of its MQLs) as a
     feedback CSV: lead_id, decision, reason, decided_at (a day after the MQL), rep."""

@@ -23,7 +23,7 @@ from learn_support import (
     BUNDLED_MODEL,
     TINY_AS_OF,
     TINY_LEADS,
-    write_funnel,
+    shared_funnel,
     write_tiny,
     write_tiny_model,
 )
@@ -33,7 +33,7 @@ Cli = Callable[..., CliRun]
 
 @pytest.fixture(scope="module")
 def funnel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_funnel(tmp_path_factory.mktemp("funnel"))
+    return shared_funnel(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from learn_support import (
     BUNDLED_MODEL,
     TINY_AS_OF,
     TINY_LEADS,
-    write_funnel,
+    shared_funnel,
     write_tiny,
     write_tiny_model,
 )
@@ -106,10 +106,11 @@ def test_a_window_beyond_the_data_is_warned(tmp_path: Path, model: Path) -> None
     assert any("the window ends 2026-06-29 but the data end 2026-05-01" in w for w in first.warnings)
 
 
-def test_a_column_that_leaks_the_outcome_stops_the_backtest(tmp_path: Path, leadscore_cli: Cli) -> None:
+def test_a_column_that_leaks_the_outcome_stops_the_backtest(tmp_path: Path, leadscore_cli: Cli,
+                                                            tmp_path_factory: pytest.TempPathFactory) -> None:
     """A rule reading ``won`` (known only once the deal closed) ranks the window's converters almost
     perfectly: the back-test refuses, naming the column and the rule, unless told it is known in time."""
-    data = write_funnel(tmp_path / "funnel")
+    data = shared_funnel(tmp_path_factory.getbasetemp())
     text = BUNDLED_MODEL.read_text(encoding="utf-8").replace(
         "  negative:\n    rules:\n", "  negative:\n    rules:\n      - {name: closed_won, when: \"won\", points: 50}\n")
     leaky = tmp_path / "leaky.yaml"

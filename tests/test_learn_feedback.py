@@ -12,7 +12,7 @@ import pytest
 
 import leadscore
 from conftest import CliRun
-from learn_support import AS_OF, BUNDLED_MODEL, export_feedback, write_csv, write_funnel
+from learn_support import AS_OF, BUNDLED_MODEL, export_feedback, shared_funnel, write_csv
 
 Cli = Callable[..., CliRun]
 
@@ -31,7 +31,7 @@ MIXED = [
 
 @pytest.fixture(scope="module")
 def funnel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_funnel(tmp_path_factory.mktemp("funnel"))
+    return shared_funnel(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="module")

@@ -12,14 +12,14 @@ import pytest
 
 import leadscore
 from conftest import CliRun, run_leadscore_process
-from learn_support import BUNDLED_MODEL, write_funnel, write_tiny, write_tiny_model
+from learn_support import BUNDLED_MODEL, shared_funnel, write_tiny, write_tiny_model
 
 Cli = Callable[..., CliRun]
 
 
 @pytest.fixture(scope="module")
 def funnel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_funnel(tmp_path_factory.mktemp("funnel"))
+    return shared_funnel(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="module")

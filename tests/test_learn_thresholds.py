@@ -13,7 +13,7 @@ import pytest
 import leadscore
 from conftest import CliRun
 from leadscore.learn.thresholds import ThresholdReport, parse_capacity
-from learn_support import AS_OF, BUNDLED_MODEL, write_funnel
+from learn_support import AS_OF, BUNDLED_MODEL, shared_funnel
 
 Cli = Callable[..., CliRun]
 T = datetime(2026, 3, 31)
@@ -21,7 +21,7 @@ T = datetime(2026, 3, 31)
 
 @pytest.fixture(scope="module")
 def funnel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_funnel(tmp_path_factory.mktemp("funnel"))
+    return shared_funnel(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="module")

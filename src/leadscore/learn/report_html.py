@@ -14,6 +14,9 @@ from typing import Any
 from leadscore.learn.report import ReportFigures
 from leadscore.learn.report_svg import PALETTE, Chart, Series, bar_chart, hbar_chart, line_chart, percent, plain
 
+MIN_BIN_LEADS = 10
+"""Calibration bins with fewer leads are not drawn: one lead's outcome is not a rate."""
+
 STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f8fafc;color:#0f172a}
 header{background:#0f172a;color:#f8fafc;padding:20px 32px}
@@ -27,7 +30,7 @@ section h2{font-size:16px;margin:4px 0} section p.caption{color:#475569;font-siz
 svg.chart{max-width:100%;height:auto} .grid{stroke:#e2e8f0} .reference{stroke:#94a3b8;stroke-dasharray:4 3}
 .line{fill:none;stroke-width:2} .whisker{stroke:#0f172a;stroke-width:1.5}
 .tick{font-size:11px;fill:#475569} .axis-label{font-size:12px;fill:#0f172a} .legend{font-size:12px;fill:#0f172a}
-table{border-collapse:collapse;font-size:12px;margin-top:8px;width:100%}
+div.table{overflow-x:auto} table{border-collapse:collapse;font-size:11px;margin-top:8px;width:100%}
 th,td{border-bottom:1px solid #e2e8f0;padding:3px 6px;text-align:right} th:first-child,td:first-child{text-align:left}
 ul.notes{color:#92400e;font-size:13px;padding:0 48px}
 """
@@ -74,13 +77,13 @@ def build_charts(figures: ReportFigures) -> list[Chart]:
                 xs=[p.share_of_leads for p in points])],
         x_max=1.0, left_max=1.0, fmt_x=percent, fmt_left=percent, x_label="share of leads worked (by score)",
         y_label="share of conversions", diagonal=True))
-    calibration = figures.calibration.points
+    calibration = [p for p in figures.calibration.points if p.leads >= MIN_BIN_LEADS]
     top = max([p.mean_predicted for p in calibration] + [p.observed_rate for p in calibration] + [1e-9])
     scale = min(1.0, max(0.05, round(top * 1.2, 2)))
     charts.append(line_chart(
         "calibration", "Calibration of the score as a probability",
         f"A logistic map of the score to a probability, fitted out of fold; points on the diagonal mean its "
-        f"probabilities come true (ECE {figures.calibration.ece:.3f}).",
+        f"probabilities come true (ECE {figures.calibration.ece:.3f}; bins of {MIN_BIN_LEADS}+ leads).",
         [Series("observed rate", [p.observed_rate for p in calibration], PALETTE[3],
                 xs=[p.mean_predicted for p in calibration])],
         x_max=scale, left_max=scale, fmt_x=percent, fmt_left=percent, x_label="predicted probability",
@@ -130,7 +133,8 @@ def _channel_table(figures: ReportFigures) -> str:
     head = "".join(f"<th>{_e(name)}</th>" for name, _ in columns)
     body = "".join("<tr><td>" + _e(c["channel"]) + "</td>" + "".join(f"<td>{_e(cell(c))}</td>" for _, cell in columns)
                    + "</tr>" for c in figures.channels)
-    return f"<table><thead><tr><th>source</th>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return (f'<div class="table"><table><thead><tr><th>source</th>{head}</tr></thead><tbody>{body}</tbody>'
+            "</table></div>")
 
 
 def render_page(figures: ReportFigures, charts: Sequence[Chart], *, generated_at: datetime | None = None) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 WIDTH, HEIGHT = 560, 300
-LEFT, RIGHT, TOP, BOTTOM = 60, 60, 28, 48
+LEFT, RIGHT, TOP, BOTTOM = 60, 60, 28, 56
 PALETTE = ("#2563eb", "#f97316", "#16a34a", "#9333ea", "#64748b")
 
 Format = Callable[[float], str]
@@ -53,14 +53,15 @@ def _e(text: object) -> str:
 
 
 def nice_max(value: float) -> float:
-    """A round number at or above ``value`` for an axis end."""
+    """An axis end at or above ``value`` whose four tick steps are round numbers (1, 2, 2.5, 5 x 10^k)."""
     if value <= 0:
         return 1.0
-    magnitude = 10 ** math.floor(math.log10(value))
+    quarter = value / 4
+    magnitude = 10 ** math.floor(math.log10(quarter))
     for step in (1, 2, 2.5, 5, 10):
-        if value <= step * magnitude:
-            return float(step * magnitude)
-    return float(10 * magnitude)
+        if quarter <= step * magnitude * (1 + 1e-9):
+            return float(4 * step * magnitude)
+    return float(40 * magnitude)
 
 
 def _open(chart_id: str, label: str) -> list[str]:
@@ -111,6 +112,7 @@ def bar_chart(chart_id: str, title: str, caption: str, categories: Sequence[str]
     plot = WIDTH - LEFT - RIGHT
     group = plot / max(len(categories), 1)
     bar = group * 0.8 / max(len(series), 1)
+    rotate = max((len(c) for c in categories[::label_every]), default=0) * 6.5 > group * label_every
     marks = 0
     for i, category in enumerate(categories):
         for j, item in enumerate(series):
@@ -122,15 +124,21 @@ def bar_chart(chart_id: str, title: str, caption: str, categories: Sequence[str]
                          f'{_e(item.name)} {_e(fmt(value))}</title></rect>')
             marks += 1
         if i % label_every == 0:
-            parts.append(f'<text class="tick" x="{LEFT + (i + 0.5) * group:.1f}" y="{HEIGHT - BOTTOM + 14}" '
-                         f'text-anchor="middle">{_e(category)}</text>')
+            x = LEFT + (i + 0.5) * group
+            if rotate:
+                parts.append(f'<text class="tick" x="{x:.1f}" y="{HEIGHT - BOTTOM + 10}" text-anchor="end" '
+                             f'transform="rotate(-25 {x:.1f} {HEIGHT - BOTTOM + 10})">{_e(category)}</text>')
+            else:
+                parts.append(f'<text class="tick" x="{x:.1f}" y="{HEIGHT - BOTTOM + 14}" '
+                             f'text-anchor="middle">{_e(category)}</text>')
     if reference is not None:
         y = _y(reference, top)
         parts.append(f'<line class="reference" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
         parts.append(f'<text class="tick" x="{WIDTH - RIGHT + 4}" y="{y + 4:.1f}">avg</text>')
     if len(series) > 1:
         _legend(parts, series)
-    _x_label(parts, x_label)
+    if not rotate:  # slanted category names take the axis label's room; they say what the axis is
+        _x_label(parts, x_label)
     parts.append("</svg>")
     return Chart(chart_id, title, caption, "".join(parts), marks)
 

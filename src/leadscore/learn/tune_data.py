@@ -35,6 +35,14 @@ LIFECYCLE_COLUMNS: frozenset[str] = frozenset({
 through the funnel. An export holds their value at export time, after T, so they are outcomes, not
 features: learners never use them."""
 
+IDENTITY_COLUMNS: frozenset[str] = frozenset({
+    "first_name", "last_name", "full_name", "name", "email", "phone", "mobile", "domain", "website",
+    "linkedin_url", "address", "street",
+})
+"""Who a lead is, not what kind of lead it is: names, contact details and web addresses. A learner
+that used them would learn that leads called Kenji convert; they are never features (rules may
+still read them, as ``email_domain(email)`` does)."""
+
 TRUE_TEXT = ("1", "true", "yes", "y", "t")
 FALSE_TEXT = ("0", "false", "no", "n", "f")
 
@@ -256,8 +264,9 @@ def profile_columns(con: duckdb.DuckDBPyConnection, plan: ScoringPlan, window: O
                                                                                  dict[str, str]]:
     """Lead and account columns a learner may use, and the ones left out with the reason.
 
-    Left out: keys, the outcome and its time, lifecycle columns (:data:`LIFECYCLE_COLUMNS`),
-    times (a learner gets ages instead) and ``exclude`` (names as ``cost`` or ``lead.cost``).
+    Left out: keys, the outcome and its time, names and contact details (:data:`IDENTITY_COLUMNS`),
+    lifecycle columns (:data:`LIFECYCLE_COLUMNS`), times (a learner gets ages instead) and
+    ``exclude`` (names as ``cost`` or ``lead.cost``).
     """
     dropped: dict[str, str] = {}
     chosen: list[ProfileColumn] = []
@@ -277,6 +286,8 @@ def profile_columns(con: duckdb.DuckDBPyConnection, plan: ScoringPlan, window: O
                 dropped[name] = "the outcome"
             elif column in excluded or name in excluded:
                 dropped[name] = "excluded (--exclude)"
+            elif column.lower() in IDENTITY_COLUMNS:
+                dropped[name] = "a name or contact detail: who the lead is, never a feature"
             elif column in LIFECYCLE_COLUMNS:
                 dropped[name] = "a lifecycle column, filled in as the lead converts (an outcome, not a feature)"
             elif is_time_type(type_name):

@@ -144,7 +144,7 @@ def start_server(store: Path, model: Path, *, keys: dict[str, str] | None = None
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}:\n{server.log_text()}")
         try:
-            if httpx.get(f"{server.url}/openapi.json", timeout=1.0).status_code == 200:
+            if httpx.get(f"{server.url}/docs", timeout=1.0).status_code == 200:
                 return server
         except httpx.HTTPError:
             pass

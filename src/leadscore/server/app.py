@@ -49,9 +49,8 @@ def prepare_store(settings: Settings, con: sqlite3.Connection | None = None
     own = con is None
     con = con or store.connect(settings.store, synchronous=settings.synchronous)
     try:
-        from_file = load_serving_model(settings.model) \
-            if settings.model is not None else None
-        active = versions.stored_model(con, "active")
+        from_file = load_serving_model(settings.model) if settings.model is not None else None
+        active = versions.stored_model(con, "active", same_as=from_file)
         if active is None:
             if from_file is None:
                 raise DataError("the store has no model yet", [Issue("no model", file=str(settings.store),

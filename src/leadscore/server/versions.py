@@ -36,11 +36,15 @@ def record(con: sqlite3.Connection, model: ServingModel, status: str, now_us: in
                 (now_us, action, model.version, model.loaded.source))
 
 
-def stored_model(con: sqlite3.Connection, status: str) -> ServingModel | None:
+def stored_model(con: sqlite3.Connection, status: str, *, same_as: ServingModel | None = None
+                 ) -> ServingModel | None:
+    """The newest model with this status; ``same_as`` is returned when its text is the stored one."""
     row = con.execute("SELECT text, source FROM models WHERE status = ? ORDER BY seq DESC LIMIT 1",
                       (status,)).fetchone()
     if row is None:
         return None
+    if same_as is not None and same_as.text == row[0]:
+        return same_as
     return serving_model_from_text(str(row[0]), source=row[1])
 
 

@@ -18,8 +18,9 @@ is points above a lead with no rule applying; the probability of converting is
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -98,6 +99,20 @@ class TunedModel:
         return changes_markdown(self.summary)
 
 
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """Run small linear algebra on one BLAS thread.
+
+    The logistic fits here multiply matrices of a few thousand rows by ~100 columns: threads buy
+    nothing, and on a busy machine OpenBLAS's spinning threads made each product 10x slower
+    (measured: 0.24 s vs 0.023 s for 7,400 x 82). The limit is lifted when the block ends.
+    """
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # ships no type hints
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 def lift_and_support(values: FloatArray, y: npt.NDArray[np.int64]) -> tuple[float | None, float]:
     hit = values > 0
     support = float(hit.mean()) if values.size else 0.0
@@ -117,7 +132,8 @@ def out_of_fold_auc(X: pd.DataFrame, y: npt.NDArray[np.int64], C: float, folds: 
         return None
     model = LogisticRegression(C=C, solver="newton-cholesky", max_iter=1000)
     splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
-    scores = cross_val_predict(model, X.to_numpy(dtype=np.float64), y, cv=splitter, method="decision_function")
+    with one_blas_thread():
+        scores = cross_val_predict(model, X.to_numpy(dtype=np.float64), y, cv=splitter, method="decision_function")
     return roc_auc(y, scores)
 
 
@@ -171,7 +187,8 @@ def tune_rules(loaded: LoadedModel, data: str | Path, *, outcome: str, as_of: da
     if X.shape[1] == 0:
         raise ModelError("nothing to tune: no rule of this model varies among the training leads",
                          [Issue("no features", hint="check --as-of: rules and events must exist before it")])
-    learner = settings.learner(binary_only=False).fit(X, y)
+    with one_blas_thread():
+        learner = settings.learner(binary_only=False).fit(X, y)
 
     step("writing the tuned model", 0.6)
     document = model_document(loaded)

@@ -19,7 +19,7 @@ import pandas as pd
 from leadscore.errors import DataError
 from leadscore.learn.flat import detect_preset, load_flat_table
 from leadscore.learn.scorecard import IndicatorFeature, IndicatorSet, build_indicator_features, scorecard_to_model
-from leadscore.learn.tune import TunedModel, TuneSettings, lift_and_support, out_of_fold_auc
+from leadscore.learn.tune import TunedModel, TuneSettings, lift_and_support, one_blas_thread, out_of_fold_auc
 from leadscore.learn.tune_changes import RuleChange, TuneSummary
 from leadscore.learn.tune_rewrite import dump_document, number
 from leadscore.spec.loader import LoadedModel, load_model_text
@@ -64,7 +64,8 @@ def tune_flat(path: str | Path, *, outcome: str, base: LoadedModel | None = None
     indicators = build_indicator_features(table.features, missing_tokens=tokens, min_support=settings.min_support)
     X = indicators.transform(table.features)
     y = table.outcome
-    learner = settings.learner(binary_only=True).fit(X, y)
+    with one_blas_thread():
+        learner = settings.learner(binary_only=True).fit(X, y)
     name = f"{base.spec.model}-tuned" if base else f"{file.stem.lower().replace(' ', '-')}-tuned"
     document = scorecard_to_model(
         learner, indicators, name=name, lead_key=key or "lead_id",

@@ -102,3 +102,19 @@ def test_channels_skip_figures_whose_columns_are_missing(tmp_path: Path) -> None
     assert (web.leads, web.cost, web.mqls, web.conversions) == (6, None, 1, 3)
     with pytest.raises(leadscore.DataError, match="no column 'campaign'"):
         leadscore.channels(write_tiny_model(tmp_path), data, by="campaign")
+
+
+def test_signals_on_a_tiny_data_set_by_hand(tmp_path: Path) -> None:
+    """Converted (ever): leads 1, 3, 6, 7, 8 of 10. Demo requests: lead 1 on 2026-02-20, 18 days before
+    its conversion on 2026-03-10, and lead 4 (never converts). The size rule gives points to big and
+    mid leads: 1, 2, 3, 4, 7, 8, 9, of which 1, 3, 7, 8 converted."""
+    data = write_tiny(tmp_path / "data")
+    report = leadscore.signals(write_tiny_model(tmp_path), data, min_conversions=2)
+    assert (report.leads, report.converters, report.base_rate) == (10, 5, 0.5)
+    (demo,) = report.events
+    assert (demo.name, demo.converters_showing, demo.non_converters_showing) == ("demo_request", 1, 1)
+    assert (demo.converter_share, demo.non_converter_share, demo.lift) == (0.2, 0.2, 1.0)
+    assert demo.median_days_to_conversion == 18.0
+    (size,) = report.rules
+    assert (size.name, size.converters_showing, size.non_converters_showing) == ("size", 4, 3)
+    assert size.lift == pytest.approx(8 / 7)

@@ -196,3 +196,17 @@ def test_flat_table_without_events_is_evaluated_whole(tmp_path: Path) -> None:
                                                   [{"big": 30, "mid": 10}.get(str(r["size"]), 0) for r in rows]))
     with pytest.raises(leadscore.DataError, match="flat table"):
         leadscore.backtest(model, csv, as_of=["2026-01-01", "2026-02-01"], min_conversions=2)
+
+
+def test_figures_per_model_segment(tmp_path: Path) -> None:
+    """A model with a segment for web leads: the back-test breaks its figures down by segment."""
+    from learn_support import TINY_MODEL
+
+    (tmp_path / "web.yaml").write_text(TINY_MODEL.replace("big: 30", "big: 40"), encoding="utf-8")
+    model = tmp_path / "segmented.yaml"
+    model.write_text(TINY_MODEL + "segments:\n  web: {when: \"source = 'web'\", model: web.yaml}\n", encoding="utf-8")
+    first = window(leadscore.backtest(model, write_tiny(tmp_path / "data"), as_of=TINY_AS_OF, horizon="30d",
+                                      bands=4, min_conversions=2))
+    segments = {group.value: (group.leads, group.conversions) for group in first.groups["segment"]}
+    assert segments == {"web": (4, 1), "default": (4, 1)}  # web: 1, 2, 5, 10; default: 3, 4, 6, 9
+    assert first.bands[0].lower == 40.0  # lead 1 scored by the web segment: 40 + 20

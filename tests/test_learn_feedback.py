@@ -126,3 +126,20 @@ def test_feedback_report_cli(funnel: Path, store: Path, leadscore_cli: Cli) -> N
     missing = leadscore_cli("feedback", "report", "--model", BUNDLED_MODEL, "--data", funnel, "--store",
                             store.parent / "nowhere")
     assert missing.code == 2 and "does not exist" in missing.stderr
+
+
+def test_typed_parquet_from_the_service_store_imports(tmp_path: Path) -> None:
+    """``leadscore store export-feedback`` writes Parquet with typed columns: integer ids, timestamps."""
+    from datetime import datetime
+
+    import pyarrow as pa
+
+    file = tmp_path / "feedback.parquet"
+    pq.write_table(pa.table({"lead_id": pa.array([41, 42], pa.int64()),
+                             "decision": ["accept", "reject"], "reason": [None, "no_budget"],
+                             "decided_at": pa.array([datetime(2026, 3, 1), datetime(2026, 3, 2, 9)],
+                                                    pa.timestamp("us")), "rep": ["ann", "bob"]}), file)
+    result = leadscore.import_feedback(file, store=tmp_path / "store")
+    assert (result.stored, result.quarantined) == (2, {})
+    assert stored(tmp_path / "store") == [("41", "accept", None, datetime(2026, 3, 1), "ann"),
+                                          ("42", "reject", "no_budget", datetime(2026, 3, 2, 9), "bob")]

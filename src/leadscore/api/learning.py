@@ -15,7 +15,7 @@ outcome) raises ``DataError`` saying what is wrong and what to do.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from leadscore.errors import DataError, Issue
@@ -44,14 +44,17 @@ def _model(model: ModelLike) -> LoadedModel:
 
 
 def _date(value: DateLike, *, option: str = "--as-of") -> datetime:
+    """A naive UTC datetime (the engine's convention); aware values are converted to UTC."""
     if isinstance(value, datetime):
-        return value
-    try:
-        return datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise DataError(f"cannot read date {value!r}",
-                        [Issue("not a date", path=option, hint="write it as 2026-03-31 or 2026-03-31T12:00")]
-                        ) from None
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise DataError(f"cannot read date {value!r}",
+                            [Issue("not a date", path=option, hint="write it as 2026-03-31 or 2026-03-31T12:00")]
+                            ) from None
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo is not None else moment
 
 
 def _dates(value: DateLike | Sequence[DateLike] | None) -> list[datetime]:

@@ -182,13 +182,14 @@ def _train_and_save(features: Any, y: Any, spec: Any, dropped: dict[str, str], w
 
     from leadscore.learn.metrics import LearnDataError, evaluate_probabilities
     from leadscore.learn.predictive import PredictiveScorer, SmallDataWarning, save_scorer
+    from leadscore.learn.tune import one_blas_thread
 
     def scorer() -> PredictiveScorer:
         return PredictiveScorer(algorithm=algorithm, small_data=small_data, n_jobs=1, random_state=random_state)
 
     validation: dict[str, Any] = {"share": validation_share, "roc_auc": None, "pr_auc": None, "ece": None,
                                   "leads": 0}
-    with warning_control.catch_warnings(record=True) as caught:
+    with warning_control.catch_warnings(record=True) as caught, one_blas_thread():
         warning_control.simplefilter("always", SmallDataWarning)
         try:
             train, test = train_test_split(np.arange(len(y)), test_size=validation_share, stratify=y,

@@ -194,6 +194,10 @@ def test_flat_table_without_events_is_evaluated_whole(tmp_path: Path) -> None:
     assert (first.leads, first.conversions, first.as_of, first.excluded) == (20, 10, None, {})
     assert first.roc_auc == pytest.approx(roc_auc([r["converted"] for r in rows],
                                                   [{"big": 30, "mid": 10}.get(str(r["size"]), 0) for r in rows]))
+    folder = tmp_path / "only-leads"  # a folder with leads and no events is a flat table too
+    folder.mkdir()
+    shutil.copy(csv, folder / "leads.csv")
+    assert window(leadscore.backtest(model, folder, bands=3, min_conversions=2)) == first
     with pytest.raises(leadscore.DataError, match="flat table"):
         leadscore.backtest(model, csv, as_of=["2026-01-01", "2026-02-01"], min_conversions=2)
 

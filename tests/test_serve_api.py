@@ -240,3 +240,12 @@ def test_a_lead_body_with_another_id_or_a_zoneless_created_at_is_422(api: httpx.
     assert api.put("/v1/leads/z1", json={"lead_id": "z2"}).status_code == 422
     response = api.put("/v1/leads/z1", json={"created_at": "2026-06-01T09:00:00"})
     assert response.status_code == 422 and "no time zone" in response.json()["error"]
+
+
+def test_integer_and_text_lead_ids_live_side_by_side(api: httpx.Client) -> None:
+    api.put("/v1/accounts/88", json={"industry": "retail"}).raise_for_status()
+    for lead_id in ("880", "x880"):
+        put_lead(api, lead_id, account_id=88, email="same@acme.com", seniority="individual")
+    assert api.get("/v1/leads/880").json()["lead_id"] == 880
+    account = api.get("/v1/accounts/88").json()
+    assert account["lead_count"] == 2 and account["account_score"] == 0.0

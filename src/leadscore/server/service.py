@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -95,7 +95,11 @@ class ScoringService:
         if lead.email_norm is not None:
             same = store.leads_with_email(con, lead.email_norm)
             if len(same) > 1:
-                duplicate = lead_key in duplicate_keys(model, [other.row for other in same])
+                rows = [other.row for other in same]
+                if len({type(row.get(plan.lead_key)) for row in rows}) > 1:  # 42 and "a1": compare as text
+                    rows = [{**row, plan.lead_key: str(row.get(plan.lead_key))} for row in rows]
+                    lead_key = str(lead_key)
+                duplicate = lead_key in duplicate_keys(model, rows)
         return account, events, duplicate
 
     def score_stored(self, con: sqlite3.Connection, model: ServingModel, lead: StoredLead, as_of: datetime
@@ -233,6 +237,8 @@ class ScoringService:
             raise NotFound(f"unknown account {account_id!r}",
                            [Issue("no such account", path=f"account_id={account_id}")])
         scores = [self.score_stored(self.con, model, lead, now) for lead in leads]
+        if len({type(score.lead_id) for score in scores}) > 1:  # ties are broken by id: compare as text
+            scores = [replace(score, lead_id=str(score.lead_id)) for score in scores]
         rolled = account_roll_up(model, account, typed_id(account_id), scores)
         engaged_min = model.plan.account.engaged_min if model.plan.account else 30.0
         body = rolled.to_dict()

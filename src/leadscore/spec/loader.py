@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from leadscore.errors import Issue, ModelError
 from leadscore.spec.model import ScoringModel
@@ -83,6 +83,10 @@ def parse_yaml(text: str, source: str | None) -> tuple[Any, SourcePositions]:
             [Issue(f"YAML syntax: {problem}", file=source, line=line, col=col,
                    hint="check indentation, colons and quotes around conditions")],
         ) from None
+    except YAMLError as exc:  # unmarked, e.g. ReaderError: a control character YAML does not allow
+        raise ModelError("the model file is not valid YAML",
+                         [Issue(f"YAML: {str(exc).splitlines()[0]}", file=source,
+                                hint="a model file is plain text: remove control characters")]) from None
     if not isinstance(document, dict):
         raise ModelError("the model file must be a mapping",
                          [Issue("expected keys such as model, layers, stages at the top level",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -73,3 +74,40 @@ def run_cli(*args: str | Path) -> tuple[int, str, str]:
     finally:
         sys.argv = saved
     return code, out.getvalue(), err.getvalue()
+
+
+REPORT_AS_OF = "2026-03-31"
+
+
+def report_run(factory: pytest.TempPathFactory) -> dict[str, object]:
+    """``leadscore report --json`` of the bundled model on the funnel (as of 2026-03-31, converted within
+    90 days), run on first use in this session: its JSON and the HTML file."""
+    import json
+
+    folder = factory.getbasetemp() / "tune_report"
+    summary = folder / "summary.json"
+    if not summary.exists():
+        folder.mkdir(exist_ok=True)
+        code, stdout, stderr = run_cli("report", "--model", BUNDLED_MODEL, "--data", funnel_folder(factory),
+                                       "--outcome", "converted", "--as-of", REPORT_AS_OF, "--horizon", "90d",
+                                       "--out", folder / "report.html", "--json")
+        assert code == 0, stderr
+        summary.write_text(stdout, encoding="utf-8")
+    return {"json": json.loads(summary.read_text(encoding="utf-8")), "html": folder / "report.html"}
+
+
+def expected_marks(figures: dict[str, object]) -> dict[str, int]:
+    """How many marks each chart must draw, from the report's own figures."""
+    f: dict[str, Any] = dict(figures)
+    thresholds = f["thresholds"]["rows"]
+    marks = {
+        "distribution": 2 * len(f["histogram"]["converted"]),
+        "bands": len(f["bands"]["bands"]),
+        "stages": sum(1 for s in f["stages"] if s["leads"]),
+        "lift": len(f["lift"]["points"]),
+        "calibration": sum(1 for p in f["calibration"]["points"] if p["leads"] >= 10),
+        "thresholds": len(thresholds) + sum(1 for r in thresholds if r["precision"] is not None),
+        "channels": len(f["channels"]),
+        "signals": len(f["signals"]),
+    }
+    return {name: count for name, count in marks.items() if count}

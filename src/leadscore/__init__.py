@@ -32,15 +32,20 @@ __all__ = [
     "import_feedback",
     "load_model",
     "model_json_schema",
+    "predict_fit",
+    "predict_score",
     "recommend_thresholds",
+    "report",
     "score",
     "signals",
+    "tune",
     "validate",
 ]
 
 _API = {"demo", "diff", "explain", "load_model", "model_json_schema", "score", "validate"}
 _API |= {"dbt_export", "export_sql"}
 _API |= {"backtest", "channels", "feedback_report", "import_feedback", "recommend_thresholds", "signals"}
+_API |= {"predict_fit", "predict_score", "report", "tune"}
 _ERRORS = {"BackendError", "ConditionError", "DataError", "LeadScoreError", "ModelError", "NotFittedError"}
 
 if TYPE_CHECKING:
@@ -54,6 +59,9 @@ if TYPE_CHECKING:
         recommend_thresholds,
         signals,
     )
+    from leadscore.api.prediction import predict_fit, predict_score
+    from leadscore.api.reporting import report
+    from leadscore.api.tuning import tune
     from leadscore.errors import (
         BackendError,
         ConditionError,

@@ -25,6 +25,10 @@ from leadscore.api.learning import feedback_report as feedback_report
 from leadscore.api.learning import import_feedback as import_feedback
 from leadscore.api.learning import recommend_thresholds as recommend_thresholds
 from leadscore.api.learning import signals as signals
+from leadscore.api.prediction import predict_fit as predict_fit
+from leadscore.api.prediction import predict_score as predict_score
+from leadscore.api.reporting import report as report
+from leadscore.api.tuning import tune as tune
 from leadscore.backends import duckdb_engine
 from leadscore.backends.outputs import write_database, write_directory
 from leadscore.compiler.plan import compile_plan

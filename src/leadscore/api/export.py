@@ -6,13 +6,16 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from leadscore.backends.dbt_export import DbtExport
 from leadscore.backends.dbt_export import export_dbt as _export_dbt
 from leadscore.backends.sql_export import ScoringSQL, TableNames, parse_table_names
 from leadscore.backends.sql_export import export_sql as _export_sql
+from leadscore.results import ScoreResult
 from leadscore.spec.loader import LoadedModel
 from leadscore.spec.loader import load_model as _load_model
 
@@ -73,4 +76,36 @@ def dbt_export(model: ModelLike, out: str | Path, *, dialect: str = "duckdb", so
                        source_schema=source_schema, accounts=accounts)
 
 
-__all__ = ["DbtExport", "ScoringSQL", "TableNames", "dbt_export", "export_sql"]
+def score_spark(model: ModelLike, *, data: str | Path | None = None, tables: TableNames | str | None = None,
+                out: str | Path | None = None, as_of: datetime | None = None, top: int = 5,
+                spark: Any = None) -> ScoreResult:
+    """Score on Spark: a folder of Parquet/CSV (``data``) or catalog tables (``tables``).
+
+    ``spark`` is the session to use (any cluster's); by default a local one. Outputs go to ``out``
+    as Parquet folders (``lead_scores``, ``lead_reasons``, ``account_scores``).
+
+    Raises
+    ------
+    ModelError, DataError
+        As on DuckDB: unknown columns (with file:line:col), missing tables.
+    BackendError
+        pyspark is not installed.
+    """
+    from leadscore.backends import spark_engine
+
+    started = time.perf_counter()
+    loaded = _model(model)
+    session = spark or spark_engine.local_session()
+    names = tables if isinstance(tables, TableNames) or tables is None else parse_table_names(tables)
+    leads, events, accounts, hint = spark_engine.read_inputs(session, data=Path(data) if data else None,
+                                                             tables=names)
+    when = as_of or hint or _now()
+    scores = spark_engine.score_frames(session, loaded, leads, events, accounts, as_of=when)
+    outputs = spark_engine.write_outputs(scores, Path(out)) if out is not None else {}
+    figures = spark_engine.summarise(scores, top)
+    return ScoreResult(model=scores.plan.name, model_version=scores.plan.version_hash, as_of=when,
+                       quarantined=dict(scores.quarantine_counts), outputs=outputs, run_id=None,
+                       stage_changes=None, seconds=round(time.perf_counter() - started, 3), **figures)
+
+
+__all__ = ["DbtExport", "ScoringSQL", "TableNames", "dbt_export", "export_sql", "score_spark"]

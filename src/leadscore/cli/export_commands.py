@@ -62,3 +62,15 @@ def dbt_export(model: ModelOption,
     else:
         render.err.print(f"wrote {len(result.files)} files to {result.out}; run: dbt build "
                          f"--vars '{{leadscore_as_of: \"YYYY-MM-DD HH:MM:SS\"}}'")
+
+
+def score_on_engine(model: Path, *, engine: str, data: Path | None, tables: str | None, out: Path | None,
+                    as_of: datetime | None, top: int, as_json: bool) -> None:
+    """``leadscore score --engine spark``: the same scores from Spark (a local session by default)."""
+    if engine != "spark":
+        raise typer.BadParameter("use duckdb or spark (--tables needs --engine spark)", param_hint="--engine")
+    if (data is None) == (tables is None):
+        raise typer.BadParameter("give either --data DIR or --tables db.leads,db.events[,db.accounts]",
+                                 param_hint="--data/--tables")
+    result = api.score_spark(api.load_model(model), data=data, tables=tables, out=out, as_of=as_of, top=top)
+    render.emit_json(result.to_dict()) if as_json else render.render_score(result)

@@ -49,18 +49,29 @@ def demo(out: Annotated[Path, typer.Option(help="Folder for data and outputs.")]
 
 
 @app.command()
-def score(model: ModelOption, data: DataOption,
+def score(model: ModelOption,
+          data: Annotated[Path | None, typer.Option("--data", "-d", help="Folder of leads/events/accounts "
+                                                                         "(Parquet/CSV) or a DuckDB file.")] = None,
           out: Annotated[Path | None, typer.Option(help="Output folder, or a .duckdb file.")] = None,
           as_of: AsOfOption = None,
           fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
           threads: Annotated[int | None, typer.Option(help="DuckDB threads (default: all cores).")] = None,
           memory_limit: Annotated[str | None, typer.Option(help="DuckDB memory limit, e.g. 4GB.")] = None,
           top: Annotated[int, typer.Option(help="How many top leads/accounts to show.")] = 5,
+          engine: Annotated[str, typer.Option(help="duckdb or spark.")] = "duckdb",
+          tables: Annotated[str | None, typer.Option(help="Spark: catalog tables db.leads,db.events"
+                                                          "[,db.accounts] instead of --data.")] = None,
           as_json: JsonOption = False) -> None:
     """Score every lead and account in DATA with MODEL and write the outputs to OUT.
 
     Example: leadscore score --model model.yaml --data ./data --out ./scores --as-of 2026-06-30
     """
+    if engine != "duckdb" or tables:
+        export_commands.score_on_engine(model, engine=engine, data=data, tables=tables, out=out, as_of=as_of,
+                                        top=top, as_json=as_json)
+        return
+    if data is None:
+        raise typer.BadParameter("give the data folder or DuckDB file", param_hint="--data")
     if fmt not in ("parquet", "csv"):
         raise typer.BadParameter("use parquet or csv", param_hint="--format")
     chosen: Literal["parquet", "csv"] = "csv" if fmt == "csv" else "parquet"

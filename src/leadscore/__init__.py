@@ -37,20 +37,21 @@ __all__ = [
     "recommend_thresholds",
     "report",
     "score",
+    "score_incremental",
     "signals",
     "tune",
     "validate",
 ]
 
 _API = {"demo", "diff", "explain", "load_model", "model_json_schema", "score", "validate"}
-_API |= {"dbt_export", "export_sql"}
+_API |= {"dbt_export", "export_sql", "score_incremental"}
 _API |= {"backtest", "channels", "feedback_report", "import_feedback", "recommend_thresholds", "signals"}
 _API |= {"predict_fit", "predict_score", "report", "tune"}
 _ERRORS = {"BackendError", "ConditionError", "DataError", "LeadScoreError", "ModelError", "NotFittedError"}
 
 if TYPE_CHECKING:
     from leadscore.api import demo, diff, explain, load_model, model_json_schema, score, validate
-    from leadscore.api.export import dbt_export, export_sql
+    from leadscore.api.export import dbt_export, export_sql, score_incremental
     from leadscore.api.learning import (
         backtest,
         channels,

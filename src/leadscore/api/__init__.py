@@ -19,6 +19,7 @@ from leadscore.api.export import ScoringSQL as ScoringSQL
 from leadscore.api.export import TableNames as TableNames
 from leadscore.api.export import dbt_export as dbt_export
 from leadscore.api.export import export_sql as export_sql
+from leadscore.api.export import score_incremental as score_incremental
 from leadscore.api.export import score_spark as score_spark
 from leadscore.api.learning import backtest as backtest
 from leadscore.api.learning import channels as channels

@@ -13,6 +13,7 @@ from typing import Any
 
 from leadscore.backends.dbt_export import DbtExport
 from leadscore.backends.dbt_export import export_dbt as _export_dbt
+from leadscore.backends.incremental import IncrementalRun
 from leadscore.backends.sql_export import ScoringSQL, TableNames, parse_table_names
 from leadscore.backends.sql_export import export_sql as _export_sql
 from leadscore.results import ScoreResult
@@ -108,4 +109,22 @@ def score_spark(model: ModelLike, *, data: str | Path | None = None, tables: Tab
                        stage_changes=None, seconds=round(time.perf_counter() - started, 3), **figures)
 
 
-__all__ = ["DbtExport", "ScoringSQL", "TableNames", "dbt_export", "export_sql", "score_spark"]
+def score_incremental(model: ModelLike, data: str | Path, out: str | Path, *, as_of: datetime | None = None,
+                      threads: int | None = None, memory_limit: str | None = None) -> IncrementalRun:
+    """Score ``data`` into the folder ``out``, rescoring only leads whose inputs changed since the
+    previous incremental run into ``out`` (new or edited events, edited lead or account rows, or, when
+    ``as_of`` moved, leads whose score moves with time). The outputs equal a full rescore.
+
+    The first run (or a changed model) scores everything and keeps the state in ``out/incremental``.
+
+    Raises
+    ------
+    ModelError, DataError, BackendError
+    """
+    from leadscore.backends.incremental import score_incremental as _score_incremental
+
+    return _score_incremental(_model(model), data, Path(out), as_of=as_of or _now(), threads=threads,
+                              memory_limit=memory_limit)
+
+
+__all__ = ["DbtExport", "ScoringSQL", "TableNames", "dbt_export", "export_sql", "score_incremental", "score_spark"]

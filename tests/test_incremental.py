@@ -1,0 +1,74 @@
+"""Incremental scoring rescores only what changed and writes exactly what a full rescore writes."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+import leadscore
+from conftest import REFERENCE_MODEL
+from export_support import compare_rows, keyed
+
+AS_OF = datetime(2026, 6, 30)
+
+
+def _outputs(folder: Path) -> dict[str, dict[object, dict[str, object]]]:
+    return {"leads": keyed(pq.read_table(folder / "lead_scores.parquet").to_pylist(), "lead_id"),
+            "reasons": keyed(pq.read_table(folder / "lead_reasons.parquet").to_pylist(), "lead_id"),
+            "accounts": keyed(pq.read_table(folder / "account_scores.parquet").to_pylist(), "account_id")}
+
+
+def _assert_same_as_full_rescore(data: Path, incremental_out: Path, tmp_path: Path, as_of: datetime) -> None:
+    full = tmp_path / f"full-{as_of:%Y%m%d%H}"
+    leadscore.score(REFERENCE_MODEL, data, out=full, as_of=as_of)
+    expected, actual = _outputs(full), _outputs(incremental_out)
+    for table in expected:
+        columns = list(next(iter(expected[table].values())))
+        assert compare_rows(expected[table], actual[table], columns) == [], table
+
+
+def _add_events(data: Path, lead_ids: list[int], when: datetime) -> None:
+    events = pq.read_table(data / "events.parquet")
+    start = pc.max(events["event_id"]).as_py() + 1
+    rows = [{"event_id": start + i, "lead_id": lead, "ts": when, "type": "demo_request"}
+            for i, lead in enumerate(lead_ids)]
+    pq.write_table(pa.concat_tables([events, pa.Table.from_pylist(rows, schema=events.schema)]),
+                   data / "events.parquet")
+
+
+@pytest.fixture
+def data(tmp_path: Path, bench_data_2000: Path) -> Path:
+    return Path(shutil.copytree(bench_data_2000, tmp_path / "data"))
+
+
+def test_new_events_and_an_edited_profile_rescore_only_those_leads(data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    first = leadscore.score_incremental(REFERENCE_MODEL, data, out, as_of=AS_OF)
+    assert (first.mode, first.rescored) == ("full", 2000)
+
+    _add_events(data, [5, 6, 7], AS_OF - timedelta(days=1))
+    leads = pq.read_table(data / "leads.parquet").to_pylist()
+    leads[9]["seniority"] = "c_level"
+    pq.write_table(pa.Table.from_pylist(leads, schema=pq.read_schema(data / "leads.parquet")),
+                   data / "leads.parquet")
+    second = leadscore.score_incremental(REFERENCE_MODEL, data, out, as_of=AS_OF)
+    assert (second.mode, second.rescored, second.leads) == ("incremental", 4, 2000)
+    _assert_same_as_full_rescore(data, out, tmp_path, AS_OF)
+
+
+def test_unchanged_data_rescores_nothing_and_a_later_as_of_rescores_leads_with_events(
+        data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    leadscore.score_incremental(REFERENCE_MODEL, data, out, as_of=AS_OF)
+    assert leadscore.score_incremental(REFERENCE_MODEL, data, out, as_of=AS_OF).rescored == 0
+    later = AS_OF + timedelta(days=3)
+    moved = leadscore.score_incremental(REFERENCE_MODEL, data, out, as_of=later)
+    with_events = len(set(pq.read_table(data / "events.parquet")["lead_id"].to_pylist()))
+    assert moved.rescored == with_events < 2000
+    _assert_same_as_full_rescore(data, out, tmp_path, later)

@@ -1,0 +1,218 @@
+"""Load benchmark of ``leadscore serve``: event in -> new score out, on a store of a million leads.
+
+    python benchmarks/bench_serve.py --leads 1000000 --out bench_serve
+
+1. Generates the synthetic funnel (``leadscore demo``'s generator, seed 42, as of now) unless ``--out``
+   already holds it, and bulk-loads it into a fresh store (timed).
+2. Starts the real ``leadscore serve`` on 127.0.0.1 and drives it with httpx over keep-alive
+   connections, in bounded loops that stop by themselves (``--requests`` or ``--seconds``):
+   one connection sending single events (latency), four connections sending single events
+   (sustained rate), and one connection sending batches of 100 (rate with batching).
+3. Measures, in the same run, the in-process cost of scoring one lead (store read + evaluator) on
+   the same leads, and reports each HTTP figure as a ratio to it (STYLE: ratios against a reference
+   measured in the same run); absolute p50/p99 and events/s are printed too, for the issue's targets
+   (p99 <= 20 ms, >= 2,000 events/s on 2 cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+EVENT_MIX = (("page_view", 50), ("email_open", 25), ("email_click", 8), ("content_download", 7),
+             ("pricing_page_view", 5), ("demo_request", 3), ("contact_form", 2))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def prepare(out: Path, leads: int, as_of: datetime) -> tuple[Path, Path, str, dict[str, Any]]:
+    from leadscore.api import bundled_model_path
+    from leadscore.api.serving import write_demo_funnel
+    from leadscore.server import keys, store
+    from leadscore.server.app import prepare_store
+    from leadscore.server.loading import load_folder
+    from leadscore.server.settings import Settings
+
+    data = out / "data"
+    meta = data / "meta.json"
+    timings: dict[str, Any] = {}
+    if not meta.exists() or json.loads(meta.read_text())["n_leads"] != leads:
+        started = time.perf_counter()
+        write_demo_funnel(data, leads=leads, seed=42, as_of=as_of)
+        timings["generate_seconds"] = round(time.perf_counter() - started, 1)
+    store_path = out / "store.db"
+    for stale in out.glob("store.db*"):
+        stale.unlink()
+    model = bundled_model_path()
+    settings = Settings(store=store_path, model=model)
+    con = store.connect(store_path)
+    try:
+        active, _ = prepare_store(settings, con)
+        started = time.perf_counter()
+        timings["loaded"] = load_folder(con, data, active, now=settings.now())
+        timings["load_seconds"] = round(time.perf_counter() - started, 1)
+        with store.transaction(con):
+            _record, key = keys.create_key(con, "write", label="bench")
+    finally:
+        con.close()
+    return store_path, model, key, timings
+
+
+def in_process_reference(store_path: Path, model_path: Path, lead_ids: list[str]) -> float:
+    """Seconds to read one lead's row, account and events from the store and score it, in process."""
+    from leadscore.api.serving import load_serving_model
+    from leadscore.server import store
+    from leadscore.server.service import Models, ScoringService
+
+    model = load_serving_model(model_path)
+    con = store.connect(store_path)
+    service = ScoringService(con, Models(model), now=lambda: datetime.now(UTC).replace(tzinfo=None))
+    try:
+        started = time.perf_counter()
+        for lead_id in lead_ids:
+            lead = store.get_lead(con, lead_id)
+            assert lead is not None
+            service.score_stored(con, model, lead, service.now())
+        return (time.perf_counter() - started) / len(lead_ids)
+    finally:
+        con.close()
+
+
+class Driver:
+    """Bounded request loops against the server; each records per-request latency."""
+
+    def __init__(self, url: str, key: str, leads: int, seed: int) -> None:
+        self.url, self.key, self.leads = url, key, leads
+        self.rng = random.Random(seed)
+        self.counter = 0
+        self.lock = threading.Lock()
+        self.types = [kind for kind, weight in EVENT_MIX for _ in range(weight)]
+
+    def event(self) -> dict[str, Any]:
+        with self.lock:
+            self.counter += 1
+            number = self.counter
+            lead = self.rng.randint(1, self.leads)
+            kind = self.rng.choice(self.types)
+            age = self.rng.randint(1, 3600)
+        ts = datetime.now(UTC) - timedelta(seconds=age)
+        return {"event_id": f"bench-{os.getpid()}-{number}", "lead_id": lead, "type": kind,
+                "ts": ts.isoformat(), "properties": {"url": "/pricing" if kind == "page_view" and lead % 5 == 0
+                                                     else "/blog"}}
+
+    def loop(self, *, batch: int, requests: int, seconds: float, latencies: list[float]) -> int:
+        sent = 0
+        deadline = time.perf_counter() + seconds
+        with httpx.Client(base_url=self.url, headers={"X-API-Key": self.key}, timeout=30.0) as client:
+            for _ in range(requests):
+                if time.perf_counter() > deadline:
+                    break
+                body: dict[str, Any] = self.event() if batch == 1 else {"events": [self.event() for _ in range(batch)]}
+                started = time.perf_counter()
+                response = client.post("/v1/events", json=body)
+                latencies.append(time.perf_counter() - started)
+                if response.status_code != 200:
+                    raise RuntimeError(f"HTTP {response.status_code}: {response.text[:300]}")
+                if batch == 1:
+                    assert response.json()["lead"]["total"] is not None
+                sent += batch
+        return sent
+
+    def phase(self, *, connections: int, batch: int, requests: int, seconds: float) -> dict[str, Any]:
+        latencies: list[float] = []
+        counts = [0] * connections
+
+        def run(index: int) -> None:
+            counts[index] = self.loop(batch=batch, requests=requests // connections, seconds=seconds,
+                                      latencies=latencies)
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(connections)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+        return {"connections": connections, "events_per_request": batch, "requests": len(latencies),
+                "events": sum(counts), "seconds": round(elapsed, 2),
+                "events_per_second": round(sum(counts) / elapsed, 1),
+                "p50_ms": round(statistics.median(latencies) * 1000, 2),
+                "p99_ms": round(percentile(latencies, 99) * 1000, 2),
+                "max_ms": round(max(latencies) * 1000, 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=1_000_000)
+    parser.add_argument("--out", type=Path, default=Path("bench_serve"))
+    parser.add_argument("--requests", type=int, default=20_000, help="Requests per phase at most.")
+    parser.add_argument("--seconds", type=float, default=60.0, help="Seconds per phase at most.")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    as_of = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    store_path, model, key, report = prepare(args.out, args.leads, as_of)
+    print(f"store ready: {report}", file=sys.stderr)
+    rng = random.Random(7)
+    report["in_process_score_ms"] = round(in_process_reference(
+        store_path, model, [str(rng.randint(1, args.leads)) for _ in range(2_000)]) * 1000, 3)
+    port = free_port()
+    log = (args.out / "server.log").open("wb")
+    server = subprocess.Popen([sys.executable, "-m", "leadscore.cli.main", "serve", "--model", str(model),
+                               "--store", str(store_path), "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
+                              env={**os.environ, "LEADSCORE_MAX_BATCH_EVENTS": "1000"})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/docs", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        driver = Driver(url, key, args.leads, seed=1)
+        driver.phase(connections=1, batch=1, requests=300, seconds=30)  # warm-up: key check, caches
+        report["single_event_1_connection"] = driver.phase(connections=1, batch=1, requests=args.requests,
+                                                           seconds=args.seconds)
+        report["single_event_4_connections"] = driver.phase(connections=4, batch=1, requests=args.requests,
+                                                            seconds=args.seconds)
+        report["batches_of_100"] = driver.phase(connections=1, batch=100, requests=max(1, args.requests // 100),
+                                                seconds=args.seconds)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+        log.close()
+    reference = report["in_process_score_ms"]
+    for name in ("single_event_1_connection", "single_event_4_connections", "batches_of_100"):
+        phase = report[name]
+        per_event_ms = 1000 / phase["events_per_second"]
+        phase["ms_per_event_vs_in_process_score"] = round(per_event_ms / reference, 2)
+        phase["p50_vs_in_process_score"] = round(phase["p50_ms"] / reference, 2)
+    report["cpus"] = os.cpu_count()
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

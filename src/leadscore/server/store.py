@@ -3,7 +3,7 @@
 Why SQLite and not DuckDB: the service's work is many small transactions (one event in, one lead
 rescored, one outbox row), which SQLite's row store and write-ahead log do in a fraction of a
 millisecond; DuckDB is kept for what it is best at, the batch rescore (see
-``docs/decisions/0003-serve-store-sqlite.md``). Everything is in one file, so a copy of it is a backup.
+``docs/decisions/0005-serve-store-sqlite.md``). Everything is in one file, so a copy of it is a backup.
 
 Tables
 ------

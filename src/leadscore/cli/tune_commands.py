@@ -32,8 +32,9 @@ predict_app = typer.Typer(no_args_is_help=True, help="Train and use a predictive
                                                      "conversion model with reason codes.")
 
 
-def tune(model: Annotated[Path | None, typer.Argument(help="Model to tune (optional for a flat table).")] = None,
-         data: DataOption = Path("."), outcome: OutcomeOption = "converted", as_of: AsOfOption = None,
+def tune(data: DataOption,
+         model: Annotated[Path | None, typer.Argument(help="Model to tune (optional for a flat table).")] = None,
+         outcome: OutcomeOption = "converted", as_of: AsOfOption = None,
          horizon: HorizonOption = "90d",
          out: Annotated[Path | None, typer.Option(help="Write the tuned model here (.yaml), with "
                                                        ".changes.md and .tune.json beside it.")] = None,

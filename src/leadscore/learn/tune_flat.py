@@ -96,7 +96,10 @@ def tune_flat(path: str | Path, *, outcome: str, base: LoadedModel | None = None
         dropped_columns={c: "a known leak column (filled in after the outcome)" for c in table.dropped
                          if preset and c in preset.leak_columns} | {
                              c: "constant" for c in table.dropped_constant},
-        warnings=() if table.setting != "leaky" else ("leak columns were kept: figures are optimistic",))
+        warnings=tuple(warning for warning, applies in (
+            ("leak columns were kept: figures are optimistic", table.setting == "leaky"),
+            ("the table has no lead id column: the model names 'lead_id' as the key; pass --id-column to "
+             "name yours", key is None)) if applies))
     return TunedModel(document, text, tuned, summary)
 
 

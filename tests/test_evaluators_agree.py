@@ -23,6 +23,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
@@ -39,6 +40,7 @@ from leadscore.compiler.conditions import NameSpace, bind_condition
 from leadscore.compiler.expand import condition_sql
 from leadscore.compiler.leads_sql import reason_items
 from leadscore.compiler.plan import ScoringPlan
+from leadscore.errors import DataError
 from leadscore.spec import load_model, model_from_dict
 
 REPO = Path(__file__).resolve().parents[1]
@@ -537,7 +539,8 @@ def predicates(draw: st.DrawFn, cols: _Columns, depth: int = 0) -> str:
         return f"{draw(numbers(cols, depth + 1))} {between} {low} AND {high}"
     if kind == 6:
         words = ", ".join(_quote(w) for w in draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=3)))
-        return f"has_word({draw(texts(cols, depth + 1))}, {words})"
+        plain = _Columns(cols.numbers, cols.texts, cols.flags, cols.times, [])  # see test_has_word_of_...
+        return f"has_word({draw(texts(plain, depth + 1))}, {words})"
     if kind == 7:
         choices = [f"{c} IS NULL" for c in cols.texts + cols.numbers] + [
             f"{c} IS NOT NULL" for c in cols.texts] + [f"is_valid_email({c})" for c in cols.emails] + [
@@ -672,6 +675,8 @@ def test_python_evaluator_equals_duckdb(model: dict[str, Any],
 
 @settings(max_examples=120, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@example(conditions=["account.industry IS NULL"], values=["((score / 0) % 3)", "((0 / 0) * -1)"], text_values=[],
+         data=([{"lead_id": 1, "score": 3}], []))  # C fmod: inf % 3 is NaN, not Python's ValueError
 @given(conditions=st.lists(predicates(PROFILE_COLUMNS), min_size=1, max_size=4),
        values=st.lists(numbers(PROFILE_COLUMNS), max_size=2), text_values=st.lists(texts(PROFILE_COLUMNS),
                                                                                    max_size=2),
@@ -744,6 +749,27 @@ def test_segment_condition_counts_events_with_the_main_model(tmp_path: Path) -> 
     session = run_scoring(load_model(tmp_path / "main.yaml"), data, as_of=AS_OF)
     assert compare_with_duckdb(session, leads, [], events, AS_OF) == 2
     assert {row["lead_id"]: row["segment"] for row in _fetch(session, "lead_scores")} == {1: "default", 2: "active"}
+
+
+@pytest.mark.xfail(strict=True, raises=DataError,
+                   reason="SQL bug: expand.condition_sql does not expand a leadscore function inside another "
+                          "(transform() skips the replacement), so DuckDB is asked for email_domain()")
+def test_has_word_of_email_domain() -> None:
+    model = {"model": "nested", "layers": {"fit": {"rules": [
+        {"name": "acme", "when": "has_word(email_domain(email), 'acme')", "points": 5}]}},
+        "stages": [{"name": "s", "min_score": -10}]}
+    assert _run_both(model, ([{"lead_id": 1, "email": "a@acme.com"}, {"lead_id": 2, "email": "b@x.io"}],
+                             [], [])) == 2
+
+
+@pytest.mark.xfail(strict=True, reason="SQL bug: leads_sql._last_activity_columns decodes the last-activity key "
+                                       "with truncating // and %, wrong for events before 1970")
+def test_last_activity_before_1970() -> None:
+    model = {"model": "old", "layers": {"e": {"groups": {"g": {"events": {"a": 5, "b": 1}}}}},
+             "stages": [{"name": "s", "min_score": -100}]}
+    events: list[Row] = [{"event_id": 1, "lead_id": 1, "ts": datetime(1969, 12, 31, 23, 59, 59, 999000), "type": "b"},
+                         {"event_id": 2, "lead_id": 1, "ts": datetime(1960, 5, 1), "type": "a"}]
+    assert _run_both(model, ([{"lead_id": 1}], [], events)) == 1
 
 
 def test_bench_data_agrees_with_duckdb_under_the_reference_model(tmp_path: Path) -> None:

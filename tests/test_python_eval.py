@@ -114,6 +114,8 @@ def test_division_by_zero_is_infinite_and_nan_sorts_last() -> None:
     assert value("0 / 0 > 5") is True
     assert value("0 / 0 = 0 / 0") is True
     assert math.isnan(value("y % 0", y=5.0))  # type: ignore[arg-type]
+    assert math.isnan(value("(1 / 0) % 3"))  # type: ignore[arg-type]
+    assert value("y % (1 / 0)", y=5.0) == 5.0
 
 
 @pytest.mark.parametrize("text", ["x % 0", "lower(x)", "x LIKE 'a%'", "x > 'abc'", "has_word(x, 'a')"])

@@ -13,8 +13,10 @@ would reject a value at run time (text compared with a number that is not one, a
 wrong type, an integer ``% 0``), a ``DataError`` is raised, as the SQL path would raise one.
 
 Known, deliberate limits: case mapping uses Python's ``str.lower``/``str.upper`` (DuckDB's differ
-for a few non-ASCII letters such as ``ß``), integer overflow is not an error, and ``has_word``
-folds case for ASCII letters only (RE2 also folds e.g. the Kelvin sign).
+for a few non-ASCII letters such as ``ß``), integer overflow is not an error, ``has_word`` folds
+case for ASCII letters only (RE2 also folds e.g. the Kelvin sign), and COALESCE/CASE/GREATEST
+return the chosen value's own type where DuckDB unifies the branches' types first (a DECIMAL
+branch next to a DOUBLE one becomes DOUBLE there), which can only show in a value's last bits.
 """
 
 from __future__ import annotations
@@ -209,7 +211,8 @@ def _modulo(left: Number, right: Number) -> Number:
     """``%`` keeps the sign of the dividend (C semantics); integer or DECIMAL ``% 0`` is an error."""
     a, b = _promote(left, right)
     if isinstance(a, float) and isinstance(b, float):
-        return math.nan if b == 0.0 else math.fmod(a, b)
+        # C's fmod, which DuckDB uses, is NaN for x % 0 and inf % y; Python's raises there.
+        return math.nan if b == 0.0 or math.isinf(a) else math.fmod(a, b)
     if b == 0:
         raise _fail("division by zero in '%'")
     if isinstance(a, Decimal) and isinstance(b, Decimal):

@@ -99,7 +99,8 @@ def test_a_null_condition_does_not_fire() -> None:
 @pytest.mark.parametrize(("text", "expected"), [
     ("7 / 2", 3.5), ("-7 % 3", -1), ("7 % -3", 1), ("-7.5 % 2", Decimal("-1.5")), ("x * 0.1 = 0.3", True),
     ("y * 0.1 = 0.3", False), ("1.5 * 2.5", Decimal("3.75")), ("1e3", 1000.0), ("5 = '5.0'", True),
-    ("5 = '5.5'", False), ("true = 1", True), ("'abc' < 'abd'", True), ("'Z' < 'a'", True),
+    ("5 = '5.5'", False), ("5 = '1_0'", False), ("10 = '1_0'", True), ("true = 1", True),
+    ("'abc' < 'abd'", True), ("'Z' < 'a'", True),
     ("created > '2026-03-01'", True), ("abs(-2)", 2), ("greatest(1, 2.5)", Decimal("2.5")),
 ])
 def test_numbers_and_casts_follow_duckdb(text: str, expected: SqlValue) -> None:
@@ -118,7 +119,8 @@ def test_division_by_zero_is_infinite_and_nan_sorts_last() -> None:
     assert value("y % (1 / 0)", y=5.0) == 5.0
 
 
-@pytest.mark.parametrize("text", ["x % 0", "lower(x)", "x LIKE 'a%'", "x > 'abc'", "has_word(x, 'a')"])
+@pytest.mark.parametrize("text", ["x % 0", "lower(x)", "x LIKE 'a%'", "x > 'abc'", "has_word(x, 'a')",
+                                  "x = 'inf'"])
 def test_what_duckdb_rejects_is_a_data_error(text: str) -> None:
     with pytest.raises(DataError):
         value(text, x=5)

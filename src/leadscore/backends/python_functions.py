@@ -107,11 +107,13 @@ def _text_to_number(text: str, like: Number) -> Number:
     """Text compared with a number is cast to the number's type (DuckDB rounds text to integers)."""
     try:
         parsed = Decimal(text.strip())
+        if isinstance(like, float):
+            return float(parsed)
+        if not parsed.is_finite():  # 'inf' and 'nan' are DOUBLE values only
+            raise InvalidOperation(text)
     except InvalidOperation:
         raise _fail(f"text {text!r} is not a number",
                     "compare a text column with quoted text, a number column with a number") from None
-    if isinstance(like, float):
-        return float(parsed)
     if isinstance(like, Decimal):
         return parsed
     return int(parsed.quantize(Decimal(1), rounding=ROUND_HALF_UP))

@@ -48,7 +48,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def prepare(out: Path, leads: int, as_of: datetime) -> tuple[Path, Path, str, dict[str, Any]]:
+def prepare(out: Path, leads: int, as_of: datetime, *, reuse: bool) -> tuple[Path, Path, str, dict[str, Any]]:
     from leadscore.api import bundled_model_path
     from leadscore.api.serving import write_demo_funnel
     from leadscore.server import keys, store
@@ -64,16 +64,21 @@ def prepare(out: Path, leads: int, as_of: datetime) -> tuple[Path, Path, str, di
         write_demo_funnel(data, leads=leads, seed=42, as_of=as_of)
         timings["generate_seconds"] = round(time.perf_counter() - started, 1)
     store_path = out / "store.db"
-    for stale in out.glob("store.db*"):
-        stale.unlink()
     model = bundled_model_path()
     settings = Settings(store=store_path, model=model)
+    reuse = reuse and store_path.exists()
+    if not reuse:
+        for stale in out.glob("store.db*"):
+            stale.unlink()
     con = store.connect(store_path)
     try:
         active, _ = prepare_store(settings, con)
-        started = time.perf_counter()
-        timings["loaded"] = load_folder(con, data, active, now=settings.now())
-        timings["load_seconds"] = round(time.perf_counter() - started, 1)
+        if reuse:
+            timings["loaded"] = "reused the store of an earlier run"
+        else:
+            started = time.perf_counter()
+            timings["loaded"] = load_folder(con, data, active, now=settings.now())
+            timings["load_seconds"] = round(time.perf_counter() - started, 1)
         with store.transaction(con):
             _record, key = keys.create_key(con, "write", label="bench")
     finally:
@@ -170,10 +175,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("bench_serve"))
     parser.add_argument("--requests", type=int, default=20_000, help="Requests per phase at most.")
     parser.add_argument("--seconds", type=float, default=60.0, help="Seconds per phase at most.")
+    parser.add_argument("--reuse-store", action="store_true", help="Keep the store of an earlier run in --out.")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     as_of = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-    store_path, model, key, report = prepare(args.out, args.leads, as_of)
+    store_path, model, key, report = prepare(args.out, args.leads, as_of, reuse=args.reuse_store)
+    report["load_average_before"] = os.getloadavg()
     print(f"store ready: {report}", file=sys.stderr)
     rng = random.Random(7)
     report["in_process_score_ms"] = round(in_process_reference(
@@ -182,7 +189,7 @@ def main() -> None:
     log = (args.out / "server.log").open("wb")
     server = subprocess.Popen([sys.executable, "-m", "leadscore.cli.main", "serve", "--model", str(model),
                                "--store", str(store_path), "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
-                              env={**os.environ, "LEADSCORE_MAX_BATCH_EVENTS": "1000"})
+                              env={**os.environ, "LEADSCORE_MAX_BATCH_EVENTS": "1000", "LEADSCORE_ACCESS_LOG": "false"})
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 600
@@ -211,6 +218,7 @@ def main() -> None:
         phase["ms_per_event_vs_in_process_score"] = round(per_event_ms / reference, 2)
         phase["p50_vs_in_process_score"] = round(phase["p50_ms"] / reference, 2)
     report["cpus"] = os.cpu_count()
+    report["load_average_after"] = os.getloadavg()
     print(json.dumps(report, indent=2))
 
 

@@ -61,7 +61,7 @@ def serve(settings: Settings, *, load: Path | None, demo: bool, demo_leads: int,
         con.close()
     announce(f"serving on http://{settings.host}:{settings.port}  (API docs: /docs)")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
-                timeout_graceful_shutdown=5)
+                access_log=settings.access_log, timeout_graceful_shutdown=5)
 
 
 def create_key(store_path: Path, scope: keys.Scope, label: str | None) -> dict[str, Any]:

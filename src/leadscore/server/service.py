@@ -80,6 +80,7 @@ class ScoringService:
         self.history_limit = history_limit
         self.on_enqueued = on_enqueued or (lambda: None)
         self.lock = threading.Lock()  # guards ``models`` against the rebuild thread's swap
+        self.known_props: set[str] = set(store.known_columns(con).get("events", ()))
 
     # -- scoring one lead from the store ----------------------------------------------------------
 
@@ -151,12 +152,15 @@ class ScoringService:
         statuses: list[dict[str, Any]] = []
         touched: dict[str, str] = {}
         with store.transaction(self.con) as con:
-            props = sorted({name for event in events for name in event.props})
+            props = sorted({name for event in events for name in event.props} - self.known_props)
             if props:
                 store.add_columns(con, "events", props)
+            known_leads: dict[str, bool] = {}
             for event in events:
                 status = store.insert_event(con, event, now_us)
-                known = store.get_lead(con, event.lead_id) is not None
+                known = known_leads.get(event.lead_id)
+                if known is None:
+                    known = known_leads[event.lead_id] = store.lead_exists(con, event.lead_id)
                 statuses.append({"event_id": event.key, "lead_id": typed_id(event.lead_id), "status": status,
                                  "lead_known": known})
                 if status == "stored" and known:
@@ -166,6 +170,7 @@ class ScoringService:
                 done = self.rescore(con, lead_id, now, cause)
                 if done is not None:
                     scores[lead_id] = summary(done[0], self.models.active, now, done[1])
+        self.known_props.update(props)
         for item in statuses:  # duplicates and events of known leads untouched by this batch
             lead_id = str(item["lead_id"])
             if item["lead_known"] and lead_id not in scores:

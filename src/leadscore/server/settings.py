@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     rebuild_chunk_leads: int = Field(200, ge=1, description="Leads rescored per transaction by a model change.")
     rebuild_pause_seconds: float = Field(0.0, ge=0, description="Pause between chunks, to leave room for ingest.")
     history_limit: int = Field(50, ge=1)
+    access_log: bool = Field(True, description="Log every request (uvicorn's access log).")
 
     @model_validator(mode="after")
     def _secret_outside_local(self) -> Settings:

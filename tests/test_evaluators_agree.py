@@ -10,6 +10,7 @@ total. A failure hypothesis shrinks becomes a permanent ``@example`` below.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import subprocess
@@ -41,7 +42,7 @@ from leadscore.compiler.expand import condition_sql
 from leadscore.compiler.leads_sql import reason_items
 from leadscore.compiler.plan import ScoringPlan
 from leadscore.errors import DataError
-from leadscore.spec import load_model, model_from_dict
+from leadscore.spec import dump_model_yaml, load_model, model_from_dict
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -419,7 +420,33 @@ def models(draw: st.DrawFn) -> dict[str, Any]:
         cap = draw(_maybe(st.sampled_from([50, 150])))
         if cap is not None:
             model["account"]["cap"] = cap
+    if draw(st.integers(0, 2)) == 0:
+        segment_atoms = [atom for atom in atoms if atom != "is_duplicate()"]  # see test_is_duplicate_...
+        model["segments"] = {"seg": {"when": draw(conditions(segment_atoms, 1)), "model": "seg.yaml"}}
+        model[SEGMENT_MODEL] = draw(segment_models(model))
     return model
+
+
+SEGMENT_MODEL = "__segment_model"
+"""Where ``models()`` keeps a segment's model (written next to the main model as seg.yaml)."""
+
+
+@st.composite
+def segment_models(draw: st.DrawFn, main: dict[str, Any]) -> dict[str, Any]:
+    """The main model's layers with other points, caps and stages: same layers, in the same order."""
+    layers = copy.deepcopy(main["layers"])
+    for layer in layers.values():
+        for rule in layer.get("rules", []):
+            if isinstance(rule.get("points"), int | float) and draw(st.booleans()):
+                rule["points"] = rule["points"] * 2 + 1
+        for group in layer.get("groups", {}).values():
+            group.pop("cap", None) if draw(st.booleans()) else group.update(cap=draw(st.sampled_from([5, 15])))
+            for event_rule in group["events"].values():
+                event_rule["points"] = draw(st.sampled_from(POINTS))
+    return {"model": "segment", "lists": main["lists"], "layers": layers, "reasons_top": draw(st.integers(0, 4)),
+            "stages": [{"name": "seg_hot", "min_score": draw(st.sampled_from([0, 20])), "action": "seg"},
+                       {"name": "seg_cold", "min_score": -50}],
+            "total": _bounds(draw, [40], [0])}
 
 
 def _write(directory: Path, leads: list[Row], accounts: list[Row], events: list[Row]) -> None:
@@ -430,9 +457,17 @@ def _write(directory: Path, leads: list[Row], accounts: list[Row], events: list[
 
 def _run_both(model: Mapping[str, Any], data: tuple[list[Row], list[Row], list[Row]]) -> int:
     leads, accounts, events = data
+    main = dict(model)
+    segment = main.pop(SEGMENT_MODEL, None)
     with tempfile.TemporaryDirectory() as tmp:
         _write(Path(tmp), leads, accounts, events)
-        session = run_scoring(model_from_dict(model), tmp, as_of=AS_OF)
+        if segment is None:
+            loaded = model_from_dict(main)
+        else:  # segment models are files, found next to the main model's
+            (Path(tmp) / "seg.yaml").write_text(dump_model_yaml(segment), encoding="utf-8")
+            (Path(tmp) / "main.yaml").write_text(dump_model_yaml(main), encoding="utf-8")
+            loaded = load_model(Path(tmp) / "main.yaml")
+        session = run_scoring(loaded, tmp, as_of=AS_OF)
         try:
             return compare_with_duckdb(session, leads, accounts, events, AS_OF)
         finally:
@@ -760,6 +795,26 @@ def test_has_word_of_email_domain() -> None:
         "stages": [{"name": "s", "min_score": -10}]}
     assert _run_both(model, ([{"lead_id": 1, "email": "a@acme.com"}, {"lead_id": 2, "email": "b@x.io"}],
                              [], [])) == 2
+
+
+@pytest.mark.xfail(strict=True, raises=DataError,
+                   reason="SQL bug: leads_sql.uses_duplicate ignores segment conditions, so a segment "
+                          "'when: is_duplicate()' reads a __is_duplicate column that was never built")
+def test_is_duplicate_in_a_segment_condition(tmp_path: Path) -> None:
+    (tmp_path / "seg.yaml").write_text(
+        "model: seg\nlayers:\n  e:\n    groups:\n      g: {events: {page_view: 7}}\n"
+        "stages: [{name: s, min_score: -100}]\n", encoding="utf-8")
+    (tmp_path / "main.yaml").write_text(
+        "model: main\nlayers:\n  e:\n    groups:\n      g: {events: {page_view: 5}}\n"
+        "stages: [{name: s, min_score: -100}]\nsegments:\n  dup: {when: 'is_duplicate()', model: seg.yaml}\n",
+        encoding="utf-8")
+    leads: list[Row] = [{"lead_id": 1, "email": "a@x.com"}, {"lead_id": 2, "email": "A@x.com"}]
+    events: list[Row] = [{"event_id": 1, "lead_id": 2, "ts": AS_OF - timedelta(days=1), "type": "page_view"}]
+    data = tmp_path / "data"
+    data.mkdir()
+    _write(data, leads, [], events)
+    session = run_scoring(load_model(tmp_path / "main.yaml"), data, as_of=AS_OF)
+    assert compare_with_duckdb(session, leads, [], events, AS_OF) == 2
 
 
 @pytest.mark.xfail(strict=True, reason="SQL bug: leads_sql._last_activity_columns decodes the last-activity key "

@@ -79,7 +79,7 @@ class LeadScore:
     stage: str | None
     next_action: str | None
     reasons: tuple[ReasonItem, ...]
-    """Every non-zero item, in model order: the SQL ``reasons`` list."""
+    """Every non-zero explanation item, in model order: the SQL's ``lead_reasons`` without its zeros."""
     top_reasons: tuple[tuple[str, float], ...]
     """``reason1..N`` with ``points1..N``: rules and capped groups by |points|, then by name."""
     last_activity_at: datetime | None

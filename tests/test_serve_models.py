@@ -111,3 +111,16 @@ def test_scores_read_at_t_reflect_decay_up_to_t_without_any_new_event(server: Se
                                 if item["stage"] == "hot"]
     finally:
         later.stop()
+
+
+def test_a_model_change_interrupted_by_kill_9_resumes_after_the_restart(server: Server) -> None:
+    with server.client() as api:
+        new = api.post("/v1/model", json={"yaml": NEW_MODEL}).json()["version"]
+    server.kill()
+    restarted = start_server(server.store, server.model, keys=server.keys, env=SLOW_BUILD)
+    try:
+        with restarted.client() as api:
+            wait_for(lambda: active_version(api) == new, timeout=30)
+            assert api.get("/v1/leads/m0").json()["total"] == pytest.approx(15 + 50 * 0.5 ** 0.1)
+    finally:
+        restarted.stop()

@@ -124,3 +124,15 @@ def test_a_model_change_interrupted_by_kill_9_resumes_after_the_restart(server: 
             assert api.get("/v1/leads/m0").json()["total"] == pytest.approx(15 + 50 * 0.5 ** 0.1)
     finally:
         restarted.stop()
+
+
+def test_a_model_that_cannot_score_the_stored_leads_fails_and_the_old_one_keeps_serving(server: Server) -> None:
+    with server.client() as api:
+        old = active_version(api)
+        broken = SERVE_MODEL.replace("seniority IN ('vp', 'director')", "seniority > 5")
+        response = api.post("/v1/model", json={"yaml": broken})
+        assert response.status_code == 202
+        history = wait_for(lambda: [h for h in api.get("/v1/model").json()["history"] if h["action"] == "failed"])
+        assert history[0]["version"] == response.json()["version"] and "vp" in history[0]["detail"]
+        assert active_version(api) == old and api.get("/v1/model").json()["building"] is None
+        assert api.get("/v1/leads/m0").json()["model_version"] == old

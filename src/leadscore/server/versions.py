@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from leadscore.api.serving import ServingModel, serving_model_from_text
-from leadscore.errors import DataError, Issue
+from leadscore.errors import DataError, Issue, LeadScoreError
 from leadscore.server import store
 from leadscore.server.service import Models, ScoringService, stage_rank
 from leadscore.server.store import ScoreRow, iso_utc, to_us
@@ -101,16 +101,24 @@ class Rebuilder:
         con = self.open_connection()
         try:
             self._rescore_all(con, model)
-        except Exception:  # a bug must not kill the service: the old version keeps serving
+        except (LeadScoreError, sqlite3.Error) as error:  # e.g. a rule that cannot read a stored value
+            log.error("model %s not switched to: %s", model.version, error)
+            self._fail(con, model, str(error).splitlines()[0])
+        except Exception:  # the thread's last-resort handler (as the CLI's): the old version keeps serving
             log.exception("rebuilding scores for model %s failed", model.version)
-            with store.transaction(con):
-                con.execute("UPDATE models SET status = 'failed' WHERE version = ? AND status = 'building'",
-                            (model.version,))
-            with self.service.lock:
-                if self.service.models.building is model:
-                    self.service.models = Models(self.service.models.active, None)
+            self._fail(con, model, "internal error; the server log has the details")
         finally:
             con.close()
+
+    def _fail(self, con: sqlite3.Connection, model: ServingModel, reason: str) -> None:
+        with store.transaction(con):
+            con.execute("UPDATE models SET status = 'failed' WHERE version = ? AND status = 'building'",
+                        (model.version,))
+            con.execute("INSERT INTO model_history (at_us, action, version, detail) VALUES (?, 'failed', ?, ?)",
+                        (to_us(self.service.now()), model.version, reason))
+        with self.service.lock:
+            if self.service.models.building is model:
+                self.service.models = Models(self.service.models.active, None)
 
     def _current(self, model: ServingModel) -> bool:
         return self.service.models.building is model

@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     rebuild_pause_seconds: float = Field(0.0, ge=0, description="Pause between chunks, to leave room for ingest.")
     history_limit: int = Field(50, ge=1)
     access_log: bool = Field(True, description="Log every request (uvicorn's access log).")
+    prewarm: bool = Field(True, description="At start, ask the OS to read the store file ahead (page cache).")
 
     @model_validator(mode="after")
     def _secret_outside_local(self) -> Settings:

@@ -75,6 +75,13 @@ def test_event_returns_the_new_score_stage_and_reasons_that_add_up(api: httpx.Cl
     assert {r["rule"] for r in lead["reasons"]} >= {"senior", "tech", "demo_request"}
 
 
+def test_other_processes_see_every_commit_while_the_server_runs(api: httpx.Client, server: Server) -> None:
+    """The store file is shared: a reader (a backup, an export) sees each acknowledged write at once."""
+    for index in range(3):
+        put_lead(api, f"v{index}")
+        assert store_rows(server, "SELECT count(*) FROM leads WHERE lead_id = ?", f"v{index}") == [(1,)]
+
+
 def test_the_same_event_twice_changes_nothing(api: httpx.Client, server: Server) -> None:
     put_lead(api, "a2")
     first = api.post("/v1/events", json=event("a2-e1", "a2", "page_view")).json()

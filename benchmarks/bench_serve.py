@@ -202,7 +202,8 @@ def main() -> None:
     log = (args.out / "server.log").open("wb")
     server = subprocess.Popen([sys.executable, "-m", "leadscore.cli.main", "serve", "--model", str(model),
                                "--store", str(store_path), "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
-                              env={**os.environ, "LEADSCORE_MAX_BATCH_EVENTS": "1000", "LEADSCORE_ACCESS_LOG": "false"})
+                              env={**os.environ, "LEADSCORE_MAX_BATCH_EVENTS": "1000", "LEADSCORE_ACCESS_LOG": "false",
+                                   "LEADSCORE_DECAY_SWEEP_SECONDS": "0"})
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 600

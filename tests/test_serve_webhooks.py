@@ -114,3 +114,27 @@ def test_the_default_webhook_secret_is_refused_outside_local_use(environment: st
     with pytest.raises(ValidationError, match="LEADSCORE_WEBHOOK_SECRET must be set"):
         Settings(environment=environment)
     assert Settings(environment=environment, webhook_secret="s3cret").environment == environment
+
+
+def test_a_lead_that_decays_out_of_a_stage_is_pushed_without_any_new_event(tmp_path: Path) -> None:
+    receiver = Receiver()
+    server = serve(tmp_path)
+    try:
+        with server.client() as api:
+            api.post("/v1/webhooks", json={"url": receiver.url, "stages": ["warm"]}).raise_for_status()
+            make_lead(api, "w4")
+            demo_request(api, "w4-e1", "w4")
+            assert api.get("/v1/leads/w4").json()["stage"] == "hot"
+        server.stop()
+        later = start_server(server.store, server.model, keys=server.keys, frozen_now="2026-07-29T00:00:00",
+                             env={"LEADSCORE_DECAY_SWEEP_SECONDS": "0.2"})
+        try:
+            decayed = wait_for(lambda: [d.json() for d in receiver.received() if d.json()["cause"] == "decay"])
+            assert (decayed[0]["lead_id"], decayed[0]["from_stage"], decayed[0]["to_stage"]) == ("w4", "hot", "warm")
+            with later.client() as api:
+                assert api.get("/v1/leads/w4").json()["history"][0]["cause"] == "decay"
+        finally:
+            later.stop()
+    finally:
+        server.stop()
+        receiver.close()

@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from leadscore.api.serving import ServingModel, load_serving_model
 from leadscore.errors import BackendError, DataError, Issue, LeadScoreError, ModelError
 from leadscore.server import store, versions
+from leadscore.server.decay import DecaySweep
 from leadscore.server.keys import KeyCache
 from leadscore.server.schemas import BODY_TAGS
 from leadscore.server.service import Models, NotFound, ScoringService
@@ -94,6 +95,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings, app.state.service, app.state.rebuilder = config, service, rebuilder
         app.state.keys = KeyCache()
         task = asyncio.create_task(dispatcher.run())
+        sweep = DecaySweep(service, lambda: store.connect(config.store, synchronous=config.synchronous),
+                           interval_seconds=config.decay_sweep_seconds, chunk=config.rebuild_chunk_leads)
+        if config.decay_sweep_seconds > 0:
+            sweep.start()
         if config.model is not None:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(signal.SIGHUP, _reload_from_file, config, rebuilder)
@@ -103,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.remove_signal_handler(signal.SIGHUP)
             dispatcher.stop()
+            sweep.stop()
             await task
             service.models = Models(service.models.active, None)  # a running build stops at its next chunk
             rebuilder.wait(timeout=10)

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     rebuild_chunk_leads: int = Field(200, ge=1, description="Leads rescored per transaction by a model change.")
     rebuild_pause_seconds: float = Field(0.0, ge=0, description="Pause between chunks, to leave room for ingest.")
     history_limit: int = Field(50, ge=1)
+    decay_sweep_seconds: float = Field(
+        300.0, ge=0, description="Rescore the queued leads this often, so decay moves stages (0: never).")
     access_log: bool = Field(True, description="Log every request (uvicorn's access log).")
     prewarm: bool = Field(True, description="At start, ask the OS to read the store file ahead (page cache).")
 

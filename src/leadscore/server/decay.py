@@ -1,0 +1,70 @@
+"""The decay sweep: leads in the sales queue are rescored now and then, with no event needed.
+
+Reads are always decayed to the moment of the read, but a stored score (what the queue ranks and
+what stage-change webhooks compare against) moves only when something happens to the lead. A lead
+whose demo request is weeks old must still leave ``sales_ready`` and tell the receivers so: this
+thread rescores the leads whose stored stage is a queue stage every ``decay_sweep_seconds``, in
+small transactions on its own connection, recording history and webhooks like any other change.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable
+
+from leadscore.errors import LeadScoreError
+from leadscore.server import store
+from leadscore.server.service import NOT_QUEUED, ScoringService
+
+log = logging.getLogger(__name__)
+
+
+class DecaySweep:
+    """A daemon thread: sweep every ``interval_seconds`` (the first one an interval after start)."""
+
+    def __init__(self, service: ScoringService, open_connection: Callable[[], sqlite3.Connection], *,
+                 interval_seconds: float, chunk: int) -> None:
+        self.service = service
+        self.open_connection = open_connection
+        self.interval = interval_seconds
+        self.chunk = chunk
+        self.stopping = threading.Event()
+        self.sweeps = 0
+        self.thread = threading.Thread(target=self._loop, name="leadscore-decay", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stopping.set()
+        if self.thread.is_alive():
+            self.thread.join(timeout)
+
+    def _loop(self) -> None:
+        con = self.open_connection()
+        try:
+            while not self.stopping.wait(self.interval):
+                try:
+                    self.sweep(con)
+                except (LeadScoreError, sqlite3.Error) as error:  # try again at the next sweep
+                    log.warning("decay sweep stopped early: %s", error)
+                self.sweeps += 1
+        finally:
+            con.close()
+
+    def sweep(self, con: sqlite3.Connection) -> int:
+        """Rescore every lead whose stored stage is in the queue; return how many were rescored."""
+        version = self.service.models.active.version
+        ids = [str(r[0]) for r in con.execute(
+            "SELECT lead_id FROM scores WHERE model_version = ? AND stage_rank < ? ORDER BY lead_id",
+            (version, NOT_QUEUED)).fetchall()]
+        for start in range(0, len(ids), self.chunk):
+            if self.stopping.is_set() or self.service.models.active.version != version:
+                return start
+            now = self.service.now()
+            with store.transaction(con):
+                for lead_id in ids[start:start + self.chunk]:
+                    self.service.rescore(con, lead_id, now, "decay")
+        return len(ids)

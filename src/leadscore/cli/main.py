@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import click
 import typer
 
 from leadscore import api
@@ -71,7 +72,8 @@ def score(model: ModelOption,
                                         top=top, as_json=as_json)
         return
     if data is None:
-        raise typer.BadParameter("give the data folder or DuckDB file", param_hint="--data")
+        raise click.UsageError("Missing option '--data': give the data folder or DuckDB file "
+                               "(or --tables with --engine spark).")
     if fmt not in ("parquet", "csv"):
         raise typer.BadParameter("use parquet or csv", param_hint="--format")
     chosen: Literal["parquet", "csv"] = "csv" if fmt == "csv" else "parquet"

@@ -140,8 +140,9 @@ def run_scoring(loaded: LoadedModel, data: str | Path, *, as_of: datetime | None
             quarantine_unknown_leads(con, plan, name, clean.counts)
     step("scoring leads", 0.6)
     with translate_errors("scoring leads"):
-        query = lead_scores_query(plan, relations, as_of_iso, events_tables=tables)
+        query = materialize_rule_stage(con, lead_scores_query(plan, relations, as_of_iso, events_tables=tables))
         con.execute("CREATE OR REPLACE TEMP TABLE lead_scores AS " + query.sql("duckdb"))
+        con.execute(f"DROP TABLE IF EXISTS {RULE_STAGE_TABLE}")
     step("scoring accounts", 0.85)
     with translate_errors("scoring accounts"):
         accounts_sql = account_query(plan, exp.to_table("lead_scores"), relations.accounts)
@@ -150,6 +151,38 @@ def run_scoring(loaded: LoadedModel, data: str | Path, *, as_of: datetime | None
         con.execute(f"DROP TABLE {name}")
     step("done", 1.0)
     return Session(con=con, plan=plan, as_of=when, quarantine_counts=clean.counts, source=str(data))
+
+
+RULE_STAGE_TABLE = "lead_rule_points"
+
+
+def materialize_rule_stage(con: duckdb.DuckDBPyConnection, query: exp.Expr) -> exp.Expr:
+    """Compute the rule-points stage (CTE ``r``: joins and every rule's points) into a table first.
+
+    DuckDB inlines a chain of CTEs into one stack of projections, and an expensive column of
+    ``r`` (an e-mail parse, a regex) referenced by several later columns is then evaluated more
+    than once; at 1M leads that costs about a quarter of the lead query. Materialising ``r``
+    evaluates each rule once. Queries of other shapes (segment unions) are returned unchanged.
+    """
+    if not isinstance(query, exp.Select):
+        return query
+    with_ = query.args.get("with_") or query.args.get("with")
+    ctes = list(with_.expressions) if isinstance(with_, exp.With) else []
+    names = [cte.alias for cte in ctes]
+    if "r" not in names:
+        return query
+    upto = names.index("r") + 1
+    stage = exp.select(exp.Star()).from_("r")
+    for cte in ctes[:upto]:
+        stage = stage.with_(cte.alias, as_=cte.this.copy())
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {RULE_STAGE_TABLE} AS " + stage.sql("duckdb"))
+    rest = query.copy()
+    rest_with = rest.args.get("with_") or rest.args.get("with")
+    assert isinstance(rest_with, exp.With)
+    rest_ctes = rest_with.expressions
+    rest_ctes[upto - 1].set("this", exp.select(exp.Star()).from_(RULE_STAGE_TABLE))
+    rest_with.set("expressions", rest_ctes[upto - 1:])
+    return rest
 
 
 def environment_threads() -> int | None:

@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from leadscore.backends.duckdb_engine import Session, translate_errors
 from leadscore.errors import DataError, Issue
@@ -108,9 +108,13 @@ def write_directory(session: Session, out: Path, *, fmt: Format = "parquet",
         raise _cannot_write(out, exc) from None
     con = session.con
     ext = fmt
-    options = "(FORMAT parquet, COMPRESSION zstd)" if fmt == "parquet" else "(FORMAT csv, HEADER true)"
+    # Current tables are rewritten every run: Snappy writes them fastest. History only grows, so
+    # it is worth zstd's smaller files.
+    options = "(FORMAT parquet, COMPRESSION snappy)" if fmt == "parquet" else "(FORMAT csv, HEADER true)"
+    history_options = "(FORMAT parquet, COMPRESSION zstd)" if fmt == "parquet" else options
     previous_file = out / f"lead_scores.{ext}"
     previous = None
+    changes_row: tuple[Any, ...] | None = None
     try:
         with translate_errors("writing outputs", hint=OUT_HINT):
             if previous_file.exists():
@@ -134,9 +138,10 @@ def write_directory(session: Session, out: Path, *, fmt: Format = "parquet",
             for name, select in plan.items():
                 target = staging / name
                 target.parent.mkdir(parents=True, exist_ok=True)
-                con.execute(f"COPY ({select}) TO {_lit(str(target))} {options}")
-            changes_row = con.execute(f"SELECT count(*) FROM ({plan[f'stage_transitions/run-{run}.{ext}']})"
-                                      ).fetchone()
+                chosen = history_options if "/" in name else options
+                written = con.execute(f"COPY ({select}) TO {_lit(str(target))} {chosen}").fetchall()
+                if name.startswith("stage_transitions/"):
+                    changes_row = written[0] if written else None  # COPY returns the rows it wrote
         try:  # every folder first: a problem here must be found before any file is replaced
             for name in plan:
                 (out / name).parent.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,6 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
@@ -41,7 +40,6 @@ from leadscore.compiler.conditions import NameSpace, bind_condition
 from leadscore.compiler.expand import condition_sql
 from leadscore.compiler.leads_sql import reason_items
 from leadscore.compiler.plan import ScoringPlan
-from leadscore.errors import DataError
 from leadscore.spec import dump_model_yaml, load_model, model_from_dict
 
 REPO = Path(__file__).resolve().parents[1]
@@ -786,9 +784,6 @@ def test_segment_condition_counts_events_with_the_main_model(tmp_path: Path) -> 
     assert {row["lead_id"]: row["segment"] for row in _fetch(session, "lead_scores")} == {1: "default", 2: "active"}
 
 
-@pytest.mark.xfail(strict=True, raises=DataError,
-                   reason="SQL bug: expand.condition_sql does not expand a leadscore function inside another "
-                          "(transform() skips the replacement), so DuckDB is asked for email_domain()")
 def test_has_word_of_email_domain() -> None:
     model = {"model": "nested", "layers": {"fit": {"rules": [
         {"name": "acme", "when": "has_word(email_domain(email), 'acme')", "points": 5}]}},
@@ -797,9 +792,6 @@ def test_has_word_of_email_domain() -> None:
                              [], [])) == 2
 
 
-@pytest.mark.xfail(strict=True, raises=DataError,
-                   reason="SQL bug: leads_sql.uses_duplicate ignores segment conditions, so a segment "
-                          "'when: is_duplicate()' reads a __is_duplicate column that was never built")
 def test_is_duplicate_in_a_segment_condition(tmp_path: Path) -> None:
     (tmp_path / "seg.yaml").write_text(
         "model: seg\nlayers:\n  e:\n    groups:\n      g: {events: {page_view: 7}}\n"
@@ -817,8 +809,6 @@ def test_is_duplicate_in_a_segment_condition(tmp_path: Path) -> None:
     assert compare_with_duckdb(session, leads, [], events, AS_OF) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="SQL bug: leads_sql._last_activity_columns decodes the last-activity key "
-                                       "with truncating // and %, wrong for events before 1970")
 def test_last_activity_before_1970() -> None:
     model = {"model": "old", "layers": {"e": {"groups": {"g": {"events": {"a": 5, "b": 1}}}}},
              "stages": [{"name": "s", "min_score": -100}]}

@@ -65,9 +65,20 @@ def condition_sql(bound: BoundCondition, resolve: Resolver) -> exp.Expr:
             node.meta[NULLS_IGNORED] = True  # a model's GREATEST skips NULLs, as DuckDB's does
         return node
 
-    # Placeholders first, then functions: a function's replacement is not visited again.
+    # Placeholders first, then functions, innermost first: in has_word(email_domain(email), ...)
+    # the inner call must already be SQL when the outer one is expanded around it (a top-down
+    # transform would not visit the replacement's children, and DuckDB would be asked for
+    # email_domain()). Reversed breadth-first order visits every child before its parent.
     placed = bound.tree.copy().transform(place, copy=False)
-    return placed.transform(visit, copy=False)
+    for node in reversed(list(placed.walk())):
+        replacement = visit(node)
+        if replacement is node:
+            continue
+        if node is placed:
+            placed = replacement
+        else:
+            node.replace(replacement)
+    return placed
 
 
 def predicate_sql(bound: BoundCondition, resolve: Resolver) -> exp.Expr:

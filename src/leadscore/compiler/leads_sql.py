@@ -106,7 +106,8 @@ DUPLICATE = "__is_duplicate"
 
 
 def uses_duplicate(plan: ScoringPlan) -> bool:
-    conditions = _all_conditions(plan)
+    """Does the plan, or one of its segment conditions, ask ``is_duplicate()``?"""
+    conditions = _all_conditions(plan) + [segment.condition for segment in plan.segments]
     return any(ref.kind == "special" and ref.name == "is_duplicate"
                for bound in conditions for ref in bound.refs.values())
 
@@ -177,7 +178,7 @@ def _derived_refs(plan: ScoringPlan) -> dict[str, tuple[str, str]]:
 
 def lead_query(plan: ScoringPlan, relations: Relations, as_of: exp.Expr, *,
                segment: tuple[str, exp.Expr] | None = None, events_table: str | None = None,
-               segment_events: str | None = None) -> exp.Select:
+               segment_events: str | None = None, needs_duplicate: bool = False) -> exp.Select:
     """The full lead scoring query for one plan (optionally restricted to one segment).
 
     With ``events_table`` the events pass is read from that (materialised) table instead of
@@ -187,7 +188,7 @@ def lead_query(plan: ScoringPlan, relations: Relations, as_of: exp.Expr, *,
     ctes = [] if events_table else events_ctes(plan, relations.events, as_of, relations.event_columns)
 
     leads_source: exp.Expr = relations.leads
-    if uses_duplicate(plan):
+    if uses_duplicate(plan) or needs_duplicate:
         email = col(plan.lead_email or "email")
         order = [col(plan.lead_created)] if plan.lead_created else []
         window = exp.Window(this=exp.RowNumber(),
@@ -250,9 +251,17 @@ def _last_activity_columns(plan: ScoringPlan) -> list[exp.Expr]:
         return [alias(exp.cast(exp.Null(), exp.DataType.build("TIMESTAMP")), "last_activity_at"),
                 alias(exp.cast(exp.Null(), exp.DataType.build("VARCHAR")), "last_activity_type")]
     key = col(EventNames.LAST_ACTIVITY, EVENTS_ALIAS)
-    micros = exp.IntDiv(this=key.copy(), expression=lit(len(types)))
+    count = lit(len(types))
+    # The key is epoch_us * count + rank, and epoch_us is negative before 1970. The remainder is
+    # made non-negative by hand, so the result does not depend on whether a dialect's % and
+    # integer division truncate (DuckDB, Postgres, Spark) or floor: rank = ((key % n) + n) % n,
+    # and key - rank is an exact multiple of n.
+    rank = exp.Mod(this=exp.paren(exp.Add(this=exp.Mod(this=key.copy(), expression=count.copy()),
+                                          expression=count.copy())), expression=count.copy())
+    micros = exp.IntDiv(this=exp.paren(exp.Sub(this=key.copy(), expression=exp.paren(rank.copy()))),
+                        expression=count.copy())
     at = exp.UnixToTime(this=micros, scale=exp.UnixToTime.MICROS)
-    kind = exp.Case(this=exp.Mod(this=key, expression=lit(len(types))))
+    kind = exp.Case(this=rank)
     for index, name in enumerate(types):
         kind = kind.when(lit(index), lit(name))
     return [alias(exp.cast(at, exp.DataType.build("TIMESTAMP")), "last_activity_at"),

@@ -13,6 +13,7 @@ from leadscore.compiler.leads_sql import (
     _RuleResolver,
     lead_query,
     reason_items,
+    uses_duplicate,
 )
 from leadscore.compiler.plan import ScoringPlan
 from leadscore.compiler.sqlbuild import and_all, timestamp_literal
@@ -74,15 +75,19 @@ def lead_scores_query(plan: ScoringPlan, relations: Relations, as_of_iso: str, *
     main_events: str | None = None
     if uses_events:
         main_events = tables[-1] or "segment_ev"
+    # A segment condition may ask is_duplicate(): every part's WHERE then reads the column.
+    duplicate = uses_duplicate(plan)
     parts: list[exp.Expr] = []
     for index, segment in enumerate(plan.segments):
         earlier = [exp.Not(this=exp.paren(c.copy())) for _, c in conditions[:index]]
         where = and_all([*earlier, conditions[index][1].copy()])
         parts.append(_pad(lead_query(segment.plan, relations, as_of, segment=(segment.name, where),
-                                     events_table=tables[index], segment_events=main_events), columns))
+                                     events_table=tables[index], segment_events=main_events,
+                                     needs_duplicate=duplicate), columns))
     default_where = and_all([exp.Not(this=exp.paren(c.copy())) for _, c in conditions])
     parts.append(_pad(lead_query(plan, relations, as_of, segment=("default", default_where),
-                                 events_table=tables[-1], segment_events=main_events), columns))
+                                 events_table=tables[-1], segment_events=main_events,
+                                 needs_duplicate=duplicate), columns))
     union = parts[0]
     for part in parts[1:]:
         union = exp.union(union, part, distinct=False)

@@ -588,8 +588,17 @@ WITH ev_in AS (
     COALESCE(`e`.`pts__demo_request`, CAST(0.0 AS FLOAT64)) AS `pts__demo_request`,
     COALESCE(`e`.`agg__agg:count:intent:30_0`, 0) AS `ref__agg:count:intent:30_0`,
     `l`.`seniority` AS `ref__lead:seniority`,
-    CAST(TIMESTAMP_MICROS(DIV(`e`.`__last_activity`, 9)) AS TIMESTAMP) AS `last_activity_at`,
-    CASE MOD(`e`.`__last_activity`, 9)
+    CAST(TIMESTAMP_MICROS(
+      DIV(
+        (
+          `e`.`__last_activity` - (
+            MOD(MOD(`e`.`__last_activity`, 9) + 9, 9)
+          )
+        ),
+        9
+      )
+    ) AS TIMESTAMP) AS `last_activity_at`,
+    CASE MOD(MOD(`e`.`__last_activity`, 9) + 9, 9)
       WHEN 0
       THEN 'blog_visit'
       WHEN 1

@@ -595,9 +595,20 @@ WITH ev_in AS MATERIALIZED (
     COALESCE("e"."agg__agg:count:intent:30.0", 0) AS "ref__agg:count:intent:30.0",
     "l"."seniority" AS "ref__lead:seniority",
     CAST((
-      CAST('1970-01-01 00:00:00' AS TIMESTAMP) + DIV("e"."__last_activity", 9) * INTERVAL '1 MICROSECOND'
+      CAST('1970-01-01 00:00:00' AS TIMESTAMP) + DIV(
+        (
+          "e"."__last_activity" - (
+            (
+              "e"."__last_activity" % 9 + 9
+            ) % 9
+          )
+        ),
+        9
+      ) * INTERVAL '1 MICROSECOND'
     ) AS TIMESTAMP) AS "last_activity_at",
-    CASE "e"."__last_activity" % 9
+    CASE (
+        "e"."__last_activity" % 9 + 9
+      ) % 9
       WHEN 0
       THEN 'blog_visit'
       WHEN 1

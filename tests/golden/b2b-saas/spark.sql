@@ -594,8 +594,18 @@ WITH ev_in AS (
     COALESCE(`e`.`pts__demo_request`, CAST(0.0 AS DOUBLE)) AS `pts__demo_request`,
     COALESCE(`e`.`agg__agg:count:intent:30.0`, 0) AS `ref__agg:count:intent:30.0`,
     `l`.`seniority` AS `ref__lead:seniority`,
-    CAST(TIMESTAMP_MICROS(`e`.`__last_activity` DIV 9) AS TIMESTAMP) AS `last_activity_at`,
-    CASE `e`.`__last_activity` % 9
+    CAST(TIMESTAMP_MICROS(
+      (
+        `e`.`__last_activity` - (
+          (
+            `e`.`__last_activity` % 9 + 9
+          ) % 9
+        )
+      ) DIV 9
+    ) AS TIMESTAMP) AS `last_activity_at`,
+    CASE (
+        `e`.`__last_activity` % 9 + 9
+      ) % 9
       WHEN 0
       THEN 'blog_visit'
       WHEN 1

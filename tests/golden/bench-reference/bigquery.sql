@@ -295,8 +295,17 @@ WITH ev_in AS (
     COALESCE(`e`.`pts__demo_request`, CAST(0.0 AS FLOAT64)) AS `pts__demo_request`,
     COALESCE(`e`.`pts__free_trial_signup`, CAST(0.0 AS FLOAT64)) AS `pts__free_trial_signup`,
     COALESCE(`e`.`agg__agg:count:intent:30_0`, 0) AS `ref__agg:count:intent:30_0`,
-    CAST(TIMESTAMP_MICROS(DIV(`e`.`__last_activity`, 11)) AS TIMESTAMP) AS `last_activity_at`,
-    CASE MOD(`e`.`__last_activity`, 11)
+    CAST(TIMESTAMP_MICROS(
+      DIV(
+        (
+          `e`.`__last_activity` - (
+            MOD(MOD(`e`.`__last_activity`, 11) + 11, 11)
+          )
+        ),
+        11
+      )
+    ) AS TIMESTAMP) AS `last_activity_at`,
+    CASE MOD(MOD(`e`.`__last_activity`, 11) + 11, 11)
       WHEN 0
       THEN 'blog_visit'
       WHEN 1

@@ -305,9 +305,20 @@ WITH ev_in AS MATERIALIZED (
     COALESCE("e"."pts__free_trial_signup", CAST(0.0 AS DOUBLE PRECISION)) AS "pts__free_trial_signup",
     COALESCE("e"."agg__agg:count:intent:30.0", 0) AS "ref__agg:count:intent:30.0",
     CAST((
-      CAST('1970-01-01 00:00:00' AS TIMESTAMP) + DIV("e"."__last_activity", 11) * INTERVAL '1 MICROSECOND'
+      CAST('1970-01-01 00:00:00' AS TIMESTAMP) + DIV(
+        (
+          "e"."__last_activity" - (
+            (
+              "e"."__last_activity" % 11 + 11
+            ) % 11
+          )
+        ),
+        11
+      ) * INTERVAL '1 MICROSECOND'
     ) AS TIMESTAMP) AS "last_activity_at",
-    CASE "e"."__last_activity" % 11
+    CASE (
+        "e"."__last_activity" % 11 + 11
+      ) % 11
       WHEN 0
       THEN 'blog_visit'
       WHEN 1

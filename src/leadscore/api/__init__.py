@@ -65,7 +65,7 @@ def validate(model: ModelLike, *, data: str | Path | None = None) -> ValidationR
     """Check a model (and, with ``data``, its columns and event types against the data)."""
     loaded = _model(model)
     if data is not None:
-        con, _opened, plan = duckdb_engine.open_data(loaded, data, check_event_types=True)
+        con, _opened, plan = duckdb_engine.open_data(loaded, data, check_event_types=True, predictions=False)
         con.close()
     else:
         plan = compile_plan(loaded)
@@ -227,18 +227,21 @@ def explain(model: ModelLike, data: str | Path, lead_id: Any, *, as_of: datetime
             ) -> Explanation:
     """One lead's score, rule by rule (decay and caps visible), adding up to its total."""
     from leadscore.backends.lead_lookup import fetch_lead
+    from leadscore.backends.predictions import prediction_details
     from leadscore.backends.python_eval import score_lead
 
     loaded = _model(model)
-    con, opened, plan = duckdb_engine.open_data(loaded, data)
+    con, opened, plan = duckdb_engine.open_data(loaded, data, as_of=as_of)
     try:
-        when = as_of or opened.as_of_hint or datetime.utcnow().replace(microsecond=0)
+        when = duckdb_engine.resolve_as_of(as_of, opened)
         context = fetch_lead(con, opened, plan, lead_id, as_of=when)
+        predicted = prediction_details(con, loaded, context.lead.get(plan.lead_key))
     finally:
         con.close()
     result = score_lead(plan, context.lead, account=context.account, events=context.events, as_of=when,
                         is_duplicate=context.is_duplicate)
-    reasons = [{"rule": r.rule, "layer": r.layer, "points": r.points, "detail": r.detail}
+    reasons = [{"rule": r.rule, "layer": r.layer, "points": r.points,
+                "detail": predicted.get(r.rule, r.detail)}
                for r in result.reasons]
     return Explanation(lead_id=context.lead.get(plan.lead_key), model=plan.name,
                        model_version=plan.version_hash, as_of=when, segment=result.segment,

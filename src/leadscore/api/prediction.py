@@ -218,81 +218,28 @@ def predict_score(model_dir: str | Path, data: str | Path, *, as_of: datetime | 
     """Score every lead known at ``as_of`` (default: the data's meta.json ``as_of``, else now) and
     write ``OUT/predictions.parquet``: ``lead_id``, ``probability`` and for k = 1..3 ``reason<k>``,
     ``reason<k>_value`` and ``reason<k>_contribution`` (log-odds)."""
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from leadscore.learn.predict_features import FeatureSpec
-    from leadscore.learn.predictive import load_scorer
+    from leadscore.learn.predictive_layer import predictions_table
 
-    spec = FeatureSpec.read(model_dir)
-    scorer = load_scorer(model_dir)
-    when: datetime | None = None
-    if spec.source == "flat":
-        ids, features = _flat_scoring(Path(data), spec)
-    else:
-        ids, features, when = _event_scoring(Path(data), spec, as_of)
-    probability: list[float] = scorer.predict_proba(features)[:, 1].tolist() if len(features) else []
-    reasons = scorer.reason_codes(features, top=3) if len(features) else []
-    columns: dict[str, list[Any]] = {"lead_id": list(ids), "probability": probability}
-    for k in range(3):
-        columns[f"reason{k + 1}"] = [codes[k].feature if len(codes) > k else None for codes in reasons]
-        columns[f"reason{k + 1}_value"] = [None if len(codes) <= k or codes[k].value is None else str(codes[k].value)
-                                           for codes in reasons]
-        columns[f"reason{k + 1}_contribution"] = [codes[k].contribution if len(codes) > k else None
-                                                  for codes in reasons]
+    table, reasons, when = predictions_table(Path(model_dir), Path(data), as_of)
+    ids = table.column("lead_id").to_pylist()
+    probability: list[float] = table.column("probability").to_pylist()
     target = Path(out)
     path = target if target.suffix == ".parquet" else target / "predictions.parquet"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.table(columns), path)
+        pq.write_table(table, path)
     except OSError as exc:
         raise DataError(f"cannot write predictions to {path}: {exc.strerror or exc}",
                         [Issue(str(exc), file=str(path), hint="give --out a writable folder")]) from None
     order = sorted(range(len(probability)), key=lambda i: (-probability[i], str(ids[i])))[:top]
     best = [{"lead_id": _plain(ids[i]), "probability": float(probability[i]),
              "reasons": [code.to_dict() for code in reasons[i]]} for i in order]
-    mean = float(sum(columns["probability"]) / len(probability)) if len(probability) else 0.0
-    return PredictScoreResult(predictions=str(path), leads=len(columns["lead_id"]), as_of=when,
+    mean = float(sum(probability) / len(probability)) if len(probability) else 0.0
+    return PredictScoreResult(predictions=str(path), leads=len(ids), as_of=when,
                               mean_probability=mean, top_leads=best)
 
 
 def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
-
-
-def _event_scoring(data: Path, spec: Any, as_of: datetime | None) -> tuple[Any, Any, datetime]:
-    from leadscore.learn.predict_features import build_features, open_clean, select_leads_at
-    from leadscore.learn.tune_data import naive_utc
-
-    con, plan, hint = open_clean(data)
-    try:
-        when = naive_utc(as_of or hint or datetime.utcnow().replace(microsecond=0))
-        select_leads_at(con, plan, when)
-        ids, features = build_features(con, plan, spec, when, relation="scoring_leads")
-    finally:
-        con.close()
-    return [_plain(i) for i in ids], features, when
-
-
-def _flat_scoring(path: Path, spec: Any) -> tuple[list[Any], Any]:
-    import numpy as np
-    import pandas as pd
-
-    try:
-        frame = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else pd.read_csv(
-            path, low_memory=False)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read lead table {str(path)!r}: {exc}") from None
-    missing = [c for c in (*spec.profile, spec.lead_key) if c and c not in frame.columns]
-    if missing:
-        raise DataError(f"{path} lacks columns the model was trained with: {missing[:5]}",
-                        [Issue("missing column", path=name) for name in missing[:20]])
-    features = pd.DataFrame(index=frame.index)
-    for name in spec.profile:
-        if name in spec.categorical:
-            text = frame[name].astype(object)
-            features[name] = [None if pd.isna(v) or str(v) in spec.missing_tokens else str(v) for v in text]
-        else:
-            features[name] = pd.to_numeric(frame[name], errors="coerce").astype(np.float64)
-    ids = frame[spec.lead_key].tolist() if spec.lead_key else list(range(len(frame)))
-    return ids, features.reset_index(drop=True)

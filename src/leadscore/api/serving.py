@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from leadscore.backends.predictions import lead_predictions_issue
 from leadscore.backends.python_eval import AccountScore, LeadScore, duplicate_lead_keys, score_account, score_lead
 from leadscore.backends.python_functions import SqlValue, holds
 from leadscore.compiler.conditions import BoundCondition, ConditionRejected, NameSpace, bind_condition
@@ -108,6 +109,8 @@ def serving_model_from_text(text: str, *, source: str | None = None, base_dir: P
     ``column_warnings`` checks the names against the columns the service has seen.
     """
     loaded = load_model_text(text, source=source, base_dir=base_dir)
+    if (problem := lead_predictions_issue(loaded, "the real-time service")) is not None:
+        raise problem  # its one-lead path has no probability column: scores would silently differ
     plan = compile_plan(loaded)
     return ServingModel(loaded=loaded, plan=plan, routing=_routing_plan(loaded, plan), text=text)
 

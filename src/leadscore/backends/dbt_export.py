@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from leadscore.backends.predictions import lead_predictions_issue
 from leadscore.backends.sql_export import TableNames, export_sql
 from leadscore.compiler.plan import ScoringPlan, compile_plan
 from leadscore.errors import DataError, Issue
@@ -87,6 +88,8 @@ def _schema_yml(plan: ScoringPlan, *, source_name: str, source_schema: str | Non
 def export_dbt(loaded: LoadedModel, out: Path, *, dialect: str = "duckdb", source_name: str = "leadscore",
                source_schema: str | None = None, accounts: bool = True) -> DbtExport:
     """Write ``lead_scores.sql``, ``account_scores.sql`` and ``schema.yml`` into ``out`` (a models folder)."""
+    if (problem := lead_predictions_issue(loaded, "a dbt model")) is not None:
+        raise problem
     plan = compile_plan(loaded)
     names = TableNames(leads=_SENTINEL_PREFIX + "leads", events=_SENTINEL_PREFIX + "events",
                        accounts=_SENTINEL_PREFIX + "accounts" if accounts else None,

@@ -18,6 +18,7 @@ import duckdb
 from sqlglot import exp
 
 from leadscore.backends.inputs import OpenedInputs, open_inputs
+from leadscore.backends.predictions import attach_predictions
 from leadscore.backends.quarantine import CleanInputs, prepare_inputs, quarantine_unknown_leads
 from leadscore.compiler.accounts_sql import account_query
 from leadscore.compiler.model_sql import Relations, events_query, lead_scores_query, model_plans
@@ -94,14 +95,24 @@ def schema_of(opened: OpenedInputs, con: duckdb.DuckDBPyConnection, plan_type_co
                       accounts=accounts.columns if accounts else None, event_types=types)
 
 
+def resolve_as_of(as_of: datetime | None, opened: OpenedInputs) -> datetime:
+    """The run's time: the caller's, else the data's meta.json ``as_of``, else now (UTC)."""
+    return as_of or opened.as_of_hint or datetime.utcnow().replace(microsecond=0)
+
+
 def open_data(loaded: LoadedModel, data: str | Path, *, check_event_types: bool = False,
-              con: duckdb.DuckDBPyConnection | None = None) -> tuple[duckdb.DuckDBPyConnection, OpenedInputs,
-                                                                      ScoringPlan]:
-    """Open inputs and compile the model against their schema (ModelError lists every problem)."""
+              con: duckdb.DuckDBPyConnection | None = None, as_of: datetime | None = None,
+              predictions: bool = True) -> tuple[duckdb.DuckDBPyConnection, OpenedInputs, ScoringPlan]:
+    """Open inputs and compile the model against their schema (ModelError lists every problem).
+
+    A model with a predictive layer gets its probabilities as of ``as_of`` joined onto the leads
+    first (NULL placeholders with ``predictions=False``, for schema checks only).
+    """
     con = con or connect()
     mapping = loaded.spec.data
     opened = open_inputs(con, data, time_columns={"events": mapping.events.time or "ts",
                                                   "leads": mapping.leads.created or "created_at"})
+    attach_predictions(con, opened, loaded, data, resolve_as_of(as_of, opened), compute=predictions)
     schema = schema_of(opened, con, mapping.events.type or "type") if check_event_types else DataSchema(
         leads=opened.tables["leads"].columns, events=opened.tables["events"].columns,
         accounts=opened.tables["accounts"].columns if "accounts" in opened.tables else None)
@@ -116,8 +127,8 @@ def run_scoring(loaded: LoadedModel, data: str | Path, *, as_of: datetime | None
     step = progress or (lambda _name, _fraction: None)
     con = connect(threads=threads, memory_limit=memory_limit, temp_directory=temp_directory)
     step("reading inputs", 0.05)
-    con, opened, plan = open_data(loaded, data, con=con)
-    when = as_of or opened.as_of_hint or datetime.utcnow().replace(microsecond=0)
+    con, opened, plan = open_data(loaded, data, con=con, as_of=as_of)
+    when = resolve_as_of(as_of, opened)
     as_of_iso = when.isoformat(sep=" ")
     step("checking rows", 0.15)
     with translate_errors("checking input rows"):

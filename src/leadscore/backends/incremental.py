@@ -27,6 +27,7 @@ from sqlglot import exp
 
 from leadscore.backends.duckdb_engine import Session, connect, open_data, translate_errors
 from leadscore.backends.outputs import WrittenOutputs, write_directory
+from leadscore.backends.predictions import lead_predictions_issue
 from leadscore.backends.quarantine import prepare_inputs, quarantine_unknown_leads
 from leadscore.compiler.accounts_sql import account_query
 from leadscore.compiler.leads_sql import uses_duplicate
@@ -88,6 +89,8 @@ def _fingerprints(con: Any, plan: ScoringPlan, has_accounts: bool) -> None:
 def score_incremental(loaded: LoadedModel, data: str | Path, out: Path, *, as_of: datetime,
                       threads: int | None = None, memory_limit: str | None = None) -> IncrementalRun:
     """Score ``data`` into ``out``, rescoring only what changed since the state kept in ``out``."""
+    if (problem := lead_predictions_issue(loaded, "an incremental run")) is not None:
+        raise problem
     con = connect(threads=threads, memory_limit=memory_limit)
     try:
         return _run(con, loaded, data, out, as_of)

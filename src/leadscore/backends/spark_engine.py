@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from leadscore.backends.predictions import lead_predictions_issue
 from leadscore.backends.quarantine import row_order
 from leadscore.backends.sql_export import TableNames, export_sql
 from leadscore.compiler.leads_sql import REASON_PREFIX
@@ -155,6 +156,8 @@ def _count(counts: dict[str, int], table: str, reason: str, value: Any) -> None:
 def score_frames(spark: Any, loaded: LoadedModel, leads: Any, events: Any, accounts: Any | None = None, *,
                  as_of: datetime, persist: bool = True) -> SparkScores:
     """Score DataFrames of leads, events and (optionally) accounts; return DataFrames."""
+    if (problem := lead_predictions_issue(loaded, "Spark")) is not None:
+        raise problem
     require_pyspark()
     frames = {"leads": leads, "events": events, **({"accounts": accounts} if accounts is not None else {})}
     columns = {name: _columns(frame) for name, frame in frames.items()}

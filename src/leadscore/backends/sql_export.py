@@ -19,6 +19,7 @@ from typing import Any
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from leadscore.backends.predictions import lead_predictions_issue
 from leadscore.compiler.accounts_sql import account_query
 from leadscore.compiler.conditions import BoundCondition
 from leadscore.compiler.dialects import DIALECTS, UnsupportedConstruct, check_dialect, generate
@@ -180,6 +181,8 @@ def export_sql(loaded: LoadedModel, dialect: str, *, as_of: datetime, tables: Ta
                plan: ScoringPlan | None = None, event_columns: frozenset[str] | None = None,
                pretty: bool = True) -> ScoringSQL:
     """The lead and account scoring SQL of ``loaded`` for ``dialect`` over ``tables``."""
+    if (problem := lead_predictions_issue(loaded, "exported SQL")) is not None:
+        raise problem
     try:
         name = check_dialect(dialect)
     except UnsupportedConstruct:

@@ -22,7 +22,7 @@ from leadscore.compiler.conditions import (
 from leadscore.errors import Issue, ModelError
 from leadscore.spec.builtin_lists import BUILTIN_LISTS
 from leadscore.spec.loader import LoadedModel
-from leadscore.spec.model import Decay, ProfileRule, ScoringModel
+from leadscore.spec.model import Decay, PredictiveSource, ProfileRule, ScoringModel
 
 PathKey = tuple[str | int, ...]
 LAST_ANY_KEY = "agg:last_age:None:None"
@@ -228,6 +228,8 @@ def _check_names(spec: ScoringModel, collect: _Collector) -> None:
         entries: list[tuple[str, PathKey]] = [(layer_name, ("layers", layer_name))]
         for index, rule in enumerate(layer.rules):
             entries.append((rule.name, ("layers", layer_name, "rules", index, "name")))
+        if layer.predictive is not None:
+            entries.append((layer.predictive.name, ("layers", layer_name, "predictive")))
         for group_name, group in layer.groups.items():
             entries.append((group_name, ("layers", layer_name, "groups", group_name)))
             for key, event_rule in group.events.items():
@@ -284,6 +286,10 @@ def _build(loaded: LoadedModel, schema: DataSchema | None, collect: _Collector) 
             if (plan := _profile_rule(layer_name, rule, ("layers", layer_name, "rules", index),
                                       profile_ns, collect)) is not None
         )
+        if layer.predictive is not None:
+            predicted = _profile_rule(layer_name, predictive_rule(layer_name, layer.predictive),
+                                      ("layers", layer_name, "predictive"), profile_ns, collect)
+            rules += (predicted,) if predicted is not None else ()
         groups: list[GroupPlan] = []
         for group_name, group in layer.groups.items():
             planned: list[EventRulePlan] = []
@@ -409,6 +415,21 @@ def _profile_rule(layer: str, rule: ProfileRule, path: PathKey, names: NameSpace
         return ProfileRulePlan(layer, rule.name, "when", condition=condition, points_expr=expr)
     fixed = rule.points if isinstance(rule.points, int | float) else 0.0
     return ProfileRulePlan(layer, rule.name, "when", condition=condition, points=float(fixed))
+
+
+PREDICTIVE_PREFIX = "__predictive__"
+
+
+def predictive_column(layer: str) -> str:
+    """The lead column the engine fills with a layer's predicted probability (NULL: no prediction)."""
+    return PREDICTIVE_PREFIX + layer
+
+
+def predictive_rule(layer: str, source: PredictiveSource) -> ProfileRule:
+    """A predictive source is an ordinary expression rule on the probability column: it caps,
+    explains and evaluates (SQL and plain Python) exactly like a rule the user wrote."""
+    column = predictive_column(layer)
+    return ProfileRule(name=source.name, when=f"{column} IS NOT NULL", points=f"{column} * {source.points!r}")
 
 
 def _column_expression(column: str) -> str:

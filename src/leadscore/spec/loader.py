@@ -32,14 +32,37 @@ class LoadedModel:
     source: str | None
     positions: SourcePositions
     segments: Mapping[str, LoadedModel] = field(default_factory=dict)
+    base_dir: Path | None = None
+
+    def predictive_sources(self) -> list[tuple[str, Path]]:
+        """(layer name, artefact folder) of every layer fed by a predictive model, in layer order."""
+        base = self.base_dir or Path.cwd()
+        return [(name, base / layer.predictive.artifact) for name, layer in self.spec.layers.items()
+                if layer.predictive is not None]
 
     @property
     def version_hash(self) -> str:
         """Content hash of the model and its segments: tags history rows, detects changes."""
-        payload = {
-            "spec": self.spec.model_dump(mode="json"),
+        spec = self.spec.model_dump(mode="json")
+        for layer in spec.get("layers", {}).values():
+            if layer.get("predictive", "") is None:
+                del layer["predictive"]  # added later: models without one keep their earlier hash
+        payload: dict[str, Any] = {
+            "spec": spec,
             "segments": {name: sub.version_hash for name, sub in sorted(self.segments.items())},
         }
+        # A re-trained predictive artefact changes scores as much as an edit of the file does.
+        artefacts = {}
+        for layer, folder in self.predictive_sources():
+            digest = hashlib.sha256()
+            try:
+                for file in sorted(p for p in folder.iterdir() if p.is_file()):
+                    digest.update(file.name.encode() + b"\0" + file.read_bytes())
+                artefacts[layer] = digest.hexdigest()
+            except OSError:
+                artefacts[layer] = "missing"
+        if artefacts:
+            payload["artefacts"] = artefacts
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
     def issue(self, path: tuple[str | int, ...], message: str, *, hint: str | None = None,
@@ -219,9 +242,19 @@ def load_model_text(text: str, *, source: str | None = None, base_dir: Path | No
                                                                     if source else set()))
         except ModelError as exc:
             issues.extend(exc.issues)
+    for layer_name, layer in spec.layers.items():
+        if layer.predictive is not None:
+            folder = (base_dir or Path.cwd()) / layer.predictive.artifact
+            if not (folder / "manifest.json").is_file():
+                pos = positions.locate(("layers", layer_name, "predictive", "artifact"))
+                issues.append(Issue(f"predictive artefact '{layer.predictive.artifact}' not found",
+                                    path=f"layers.{layer_name}.predictive.artifact", file=source,
+                                    line=pos[0] if pos else None, col=pos[1] if pos else None,
+                                    hint=f"give the folder written by 'leadscore predict fit' (looked for "
+                                         f"{folder / 'manifest.json'}); paths are relative to the model file"))
     if issues:
         raise ModelError(f"{source or 'model'} has errors", issues)
-    return LoadedModel(spec=spec, source=source, positions=positions, segments=segments)
+    return LoadedModel(spec=spec, source=source, positions=positions, segments=segments, base_dir=base_dir)
 
 
 def model_from_dict(document: Mapping[str, Any], *, source: str | None = None) -> LoadedModel:

@@ -146,19 +146,34 @@ class EventGroup(Strict):
     events: dict[str, EventRuleEntry] = Field(min_length=1)
 
 
+class PredictiveSource(Strict):
+    """Points from a saved predictive model (``leadscore predict fit``): probability x ``points``.
+
+    The probability is computed for every lead as of the run's ``as_of`` (point in time), and the
+    points appear as one explanation item named ``name``, capped with the layer like any rule.
+    """
+
+    artifact: str = Field(..., description="Folder written by 'leadscore predict fit', relative to the "
+                                           "model file.")
+    points: float = Field(..., gt=0, description="Points at probability 1 (points = probability x this).")
+    name: RuleName = Field("predicted_conversion", description="Name of the explanation item.")
+
+
 class Layer(Strict):
-    """A score layer (fit, engagement, intent, readiness, revenue, negative...): rules and/or groups."""
+    """A score layer (fit, engagement, intent, readiness, revenue, negative...): rules, groups and/or
+    a predictive source."""
 
     description: str | None = None
     cap: float | None = None
     floor: float | None = None
     rules: list[ProfileRule] = Field(default_factory=list)
     groups: dict[str, EventGroup] = Field(default_factory=dict)
+    predictive: PredictiveSource | None = None
 
     @model_validator(mode="after")
     def _not_empty(self) -> Layer:
-        if not self.rules and not self.groups:
-            raise ValueError("a layer needs 'rules' or 'groups'")
+        if not self.rules and not self.groups and self.predictive is None:
+            raise ValueError("a layer needs 'rules', 'groups' or 'predictive'")
         if self.cap is not None and self.floor is not None and self.cap < self.floor:
             raise ValueError(f"cap {self.cap} is below floor {self.floor}")
         return self
@@ -298,6 +313,8 @@ class ScoringModel(Strict):
         names: list[str] = []
         for layer in self.layers.values():
             names.extend(rule.name for rule in layer.rules)
+            if layer.predictive is not None:
+                names.append(layer.predictive.name)
             for group in layer.groups.values():
                 names.extend(rule.name or key for key, rule in group.events.items())
         return names

@@ -1,9 +1,9 @@
 """``predict_fit`` / ``predict_score``: a calibrated conversion probability with reason codes.
 
-The probability can feed a rules model as a lead column, with no engine change: ``predict_score``
-writes ``predictions.parquet`` (``lead_id``, ``probability``, three reasons); join it onto the
-leads table and refer to it from a rule, for example
-``{name: predicted, points: "coalesce(predicted_probability, 0) * 50"}`` (see the README).
+The probability feeds a rules model as its ``predictive`` layer (decision 0009). For engines that
+run SQL only (Spark, warehouses, dbt), ``predict_score`` writes ``predictions.parquet`` (``lead_id``,
+``probability``, three reasons) to join onto the leads table and use from a rule, for example
+``{name: predicted, points: "coalesce(probability, 0) * 50"}`` (see the README).
 """
 
 from __future__ import annotations

@@ -168,3 +168,12 @@ def test_a_flat_table_fits_and_scores_with_the_logistic_model(tmp_path: Path, le
 def test_an_unknown_algorithm_is_a_usage_error(funnel: Path, leadscore_cli: Cli) -> None:
     result = leadscore_cli("predict", "fit", "--data", funnel, "--as-of", TRAIN_AS_OF, "--algorithm", "xgboost")
     assert result.code == 2 and "lightgbm or logistic" in result.stderr
+
+
+def test_train_is_fit_under_the_issue_s_other_name(funnel: Path, tmp_path: Path) -> None:
+    out = tmp_path / "trained"
+    code, stdout, stderr = run_cli("predict", "train", "--data", funnel, "--outcome", "mql_at", "--as-of",
+                                   TRAIN_AS_OF, "--out", out, "--algorithm", "logistic", "--json")
+    assert code == 0, stderr
+    assert json.loads(stdout)["algorithm"] == "logistic"
+    assert sorted(p.name for p in out.iterdir()) == ["features.json", "linear.json", "manifest.json"]

@@ -78,6 +78,9 @@ def predict_fit(data: DataOption, outcome: OutcomeOption = "converted", as_of: A
     render.emit_json(result.to_dict()) if as_json else render_predict_fit(result)
 
 
+predict_app.command("train", help="Same as 'fit': train and save a calibrated conversion model.")(predict_fit)
+
+
 @predict_app.command("score")
 def predict_score(model_dir: Annotated[Path, typer.Option("--model-dir", help="Artefact folder from "
                                                                               "'predict fit'.")],

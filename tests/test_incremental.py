@@ -72,3 +72,16 @@ def test_unchanged_data_rescores_nothing_and_a_later_as_of_rescores_leads_with_e
     with_events = len(set(pq.read_table(data / "events.parquet")["lead_id"].to_pylist()))
     assert moved.rescored == with_events < 2000
     _assert_same_as_full_rescore(data, out, tmp_path, later)
+
+
+def test_outputs_rewritten_by_another_run_make_the_next_run_full(data: Path, tmp_path: Path) -> None:
+    """The previous scores are read back from the outputs: if a plain 'score' replaced them (here
+    with another as_of), the incremental state no longer describes them and the run starts over."""
+    out = tmp_path / "out"
+    leadscore.score_incremental(REFERENCE_MODEL, data, out, as_of=AS_OF)
+    leadscore.score(REFERENCE_MODEL, data, out=out, as_of=AS_OF - timedelta(days=40))
+    _add_events(data, [11], AS_OF - timedelta(hours=2))
+    again = leadscore.score_incremental(REFERENCE_MODEL, data, out, as_of=AS_OF)
+    assert (again.mode, again.rescored) == ("full", 2000)
+    assert "another run" in again.reason
+    _assert_same_as_full_rescore(data, out, tmp_path, AS_OF)

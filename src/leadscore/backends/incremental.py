@@ -1,7 +1,8 @@
 """Incremental scoring: rescore only the leads whose inputs changed, merge, and equal a full rescore.
 
-A run keeps, next to its outputs in ``OUT/incremental/``, every lead's full score row and three
-fingerprints: its own row, its account's row and its events (count and sum of row hashes). The
+A run keeps, in ``OUT/incremental/``, three fingerprints per lead: its own row, its account's row
+and its events (count and sum of row hashes); its score rows are the outputs themselves
+(``lead_scores`` + ``lead_reasons``), checked to be the ones the last incremental run wrote. The
 next run recomputes the fingerprints (one scan per table, much cheaper than scoring) and rescores:
 
 - every lead when there is no state, the model changed, or a segment/duplicate rule makes leads
@@ -26,7 +27,7 @@ from typing import Any
 from sqlglot import exp
 
 from leadscore.backends.duckdb_engine import Session, connect, open_data, translate_errors
-from leadscore.backends.outputs import WrittenOutputs, write_directory
+from leadscore.backends.outputs import REASON_PREFIX, WrittenOutputs, write_directory
 from leadscore.backends.predictions import lead_predictions_issue
 from leadscore.backends.quarantine import prepare_inputs, quarantine_unknown_leads
 from leadscore.compiler.accounts_sql import account_query
@@ -86,6 +87,26 @@ def _fingerprints(con: Any, plan: ScoringPlan, has_accounts: bool) -> None:
         f"FROM leads l {account_join} LEFT JOIN ev ON ev.lead_id = l.{key}")
 
 
+def _last_run_id(out: Path) -> str | None:
+    """The run that wrote the current outputs (the last line of ``runs.jsonl``)."""
+    try:
+        lines = (out / "runs.jsonl").read_text(encoding="utf-8").splitlines()
+        return str(json.loads(lines[-1])["run_id"]) if lines else None
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _previous_scores(con: Any, scores_file: Path, reasons_file: Path) -> str:
+    """The previous run's full score rows, rebuilt from its own outputs: ``lead_scores`` joined with
+    ``lead_reasons`` (whose item columns become ``why:<item>`` again). Keeping a private copy of
+    a million wide rows cost more than any other step of an incremental run."""
+    items = [str(row[0]) for row in con.execute(
+        f"DESCRIBE SELECT * FROM read_parquet({_lit(str(reasons_file))})").fetchall() if row[0] != "lead_id"]
+    why = ", ".join(f"r.{_q(item)} AS {_q(REASON_PREFIX + item)}" for item in items)
+    return (f"SELECT s.*{', ' + why if why else ''} FROM read_parquet({_lit(str(scores_file))}) s "
+            f"JOIN read_parquet({_lit(str(reasons_file))}) r ON r.lead_id = s.lead_id")
+
+
 def score_incremental(loaded: LoadedModel, data: str | Path, out: Path, *, as_of: datetime,
                       threads: int | None = None, memory_limit: str | None = None) -> IncrementalRun:
     """Score ``data`` into ``out``, rescoring only what changed since the state kept in ``out``."""
@@ -107,11 +128,13 @@ def _run(con: Any, loaded: LoadedModel, data: str | Path, out: Path, as_of: date
         _fingerprints(con, plan, clean.accounts is not None)
     state = out / STATE_DIR
     meta_file, fp_file = state / "state.json", state / "fingerprints.parquet"
-    scores_file = state / "lead_scores.parquet"
+    scores_file, reasons_file = out / "lead_scores.parquet", out / "lead_reasons.parquet"
     meta: dict[str, Any] = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.exists() else {}
     mode, reason = "incremental", "changed inputs"
-    if not meta or not fp_file.exists() or not scores_file.exists():
+    if not meta or not fp_file.exists() or not scores_file.exists() or not reasons_file.exists():
         mode, reason = "full", "no earlier incremental state"
+    elif _last_run_id(out) != meta.get("run_id"):
+        mode, reason = "full", "the outputs were written by another run since"
     elif meta.get("model_version") != plan.version_hash:
         mode, reason = "full", "the model changed"
     elif plan.segments or uses_duplicate(plan):
@@ -157,7 +180,7 @@ def _run(con: Any, loaded: LoadedModel, data: str | Path, out: Path, as_of: date
             con.execute("CREATE OR REPLACE TEMP TABLE lead_scores AS SELECT * FROM new_scores")
         else:
             con.execute("CREATE OR REPLACE TEMP TABLE lead_scores AS "
-                        f"SELECT * FROM read_parquet({_lit(str(scores_file))}) WHERE lead_id IN "
+                        f"SELECT * FROM ({_previous_scores(con, scores_file, reasons_file)}) WHERE lead_id IN "
                         "(SELECT lead_id FROM fp_now) AND lead_id NOT IN (SELECT lead_id FROM changed) "
                         "UNION ALL BY NAME SELECT * FROM new_scores")
     with translate_errors("scoring accounts"):
@@ -168,7 +191,7 @@ def _run(con: Any, loaded: LoadedModel, data: str | Path, out: Path, as_of: date
     with translate_errors(f"writing the incremental state to {state}"):
         state.mkdir(parents=True, exist_ok=True)
         con.execute(f"COPY fp_now TO {_lit(str(fp_file))} (FORMAT parquet)")
-        con.execute(f"COPY lead_scores TO {_lit(str(scores_file))} (FORMAT parquet)")
+        (state / "lead_scores.parquet").unlink(missing_ok=True)  # kept by earlier versions
     meta_file.write_text(json.dumps({"model_version": plan.version_hash, "as_of": as_of_iso,
                                      "run_id": written.run_id}), encoding="utf-8")
     counts = con.execute("SELECT (SELECT count(*) FROM lead_scores), (SELECT count(*) FROM changed)").fetchone()

@@ -85,3 +85,49 @@ def test_outputs_rewritten_by_another_run_make_the_next_run_full(data: Path, tmp
     assert (again.mode, again.rescored) == ("full", 2000)
     assert "another run" in again.reason
     _assert_same_as_full_rescore(data, out, tmp_path, AS_OF)
+
+
+def _as_event_folder(data: Path) -> Path:
+    """The events as a folder of Parquet files, as a warehouse export or a lakehouse table keeps them."""
+    folder = data / "events"
+    folder.mkdir()
+    (data / "events.parquet").rename(folder / "part-0000.parquet")
+    return folder
+
+
+def _append_file(folder: Path, name: str, rows: list[dict[str, object]]) -> None:
+    schema = pq.read_schema(folder / "part-0000.parquet")
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), folder / name)
+
+
+def test_appended_event_files_are_the_only_events_read_again(data: Path, tmp_path: Path) -> None:
+    folder = _as_event_folder(data)
+    out = tmp_path / "out"
+    first = leadscore.score_incremental(REFERENCE_MODEL, data, out, as_of=AS_OF)
+    assert (first.events_read, first.rescored) == ("all row groups", 2000)
+    top = pc.max(pq.read_table(folder)["event_id"]).as_py()
+    _append_file(folder, "part-0001.parquet", [
+        {"event_id": top + 1, "lead_id": 21, "ts": AS_OF - timedelta(days=2), "type": "demo_request"},
+        {"event_id": top + 2, "lead_id": 22, "ts": AS_OF - timedelta(days=1), "type": "pricing_page_view"},
+        {"event_id": top + 3, "lead_id": 999_999, "ts": AS_OF - timedelta(days=1), "type": "page_view"}])
+    second = leadscore.score_incremental(REFERENCE_MODEL, data, out, as_of=AS_OF)
+    assert (second.mode, second.events_read, second.new_row_groups) == ("incremental", "appended", 1)
+    assert second.rescored == 2
+    _assert_same_as_full_rescore(data, out, tmp_path, AS_OF)
+    quarantine = pq.read_table(out / "quarantine.parquet").to_pylist()
+    assert [row["key"] for row in quarantine if "unknown lead" in row["reason"]] == [str(top + 3)]
+
+
+def test_a_rewritten_event_file_is_hashed_again_and_still_exact(data: Path, tmp_path: Path) -> None:
+    folder = _as_event_folder(data)
+    out = tmp_path / "out"
+    leadscore.score_incremental(REFERENCE_MODEL, data, out, as_of=AS_OF)
+    events = pq.read_table(folder / "part-0000.parquet").to_pylist()
+    removed = events.pop(0)  # history edited: an event is deleted
+    pq.write_table(pa.Table.from_pylist(events, schema=pq.read_schema(folder / "part-0000.parquet")),
+                   folder / "part-0000.parquet")
+    again = leadscore.score_incremental(REFERENCE_MODEL, data, out, as_of=AS_OF)
+    assert again.events_read == "all row groups"
+    assert again.rescored >= 1
+    _assert_same_as_full_rescore(data, out, tmp_path, AS_OF)
+    assert removed["lead_id"] is not None

@@ -27,6 +27,8 @@ from typing import Any
 from sqlglot import exp
 
 from leadscore.backends.duckdb_engine import Session, connect, open_data, translate_errors
+from leadscore.backends.event_fingerprints import event_fingerprints
+from leadscore.backends.event_fingerprints import save as save_event_fingerprints
 from leadscore.backends.outputs import REASON_PREFIX, WrittenOutputs, write_directory
 from leadscore.backends.predictions import lead_predictions_issue
 from leadscore.backends.quarantine import prepare_inputs, quarantine_unknown_leads
@@ -49,9 +51,12 @@ class IncrementalRun:
     leads: int
     rescored: int
     written: WrittenOutputs
+    events_read: str = ""  # how the event fingerprints were brought up to date
+    new_row_groups: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {"mode": self.mode, "reason": self.reason, "leads": self.leads, "rescored": self.rescored,
+                "events_read": self.events_read, "new_row_groups": self.new_row_groups,
                 "run_id": self.written.run_id, "outputs": dict(self.written.files)}
 
 
@@ -72,19 +77,17 @@ def _uses_time(plan: ScoringPlan) -> bool:
 
 
 def _fingerprints(con: Any, plan: ScoringPlan, has_accounts: bool) -> None:
-    """Temp table ``fp_now``: one row per lead with its three fingerprints."""
-    key, lead = _q(plan.lead_key), _q(plan.event_lead)
+    """Temp table ``fp_now``: one row per lead with its three fingerprints (events from ``ev_fp``)."""
+    key = _q(plan.lead_key)
     account_join, account_fp = "", "CAST(0 AS UBIGINT)"
     if has_accounts and plan.lead_account:
         account_join = (f"LEFT JOIN accounts a ON a.{_q(plan.account_key)} = l.{_q(plan.lead_account)}")
         account_fp = "coalesce(hash(a), 0)"
     con.execute(
         "CREATE OR REPLACE TEMP TABLE fp_now AS "
-        f"WITH ev AS (SELECT {lead} AS lead_id, count(*) AS n, sum(CAST(hash(e) AS HUGEINT)) AS h "
-        f"FROM events e GROUP BY 1) "
         f"SELECT l.{key} AS lead_id, hash(l) AS fp_profile, {account_fp} AS fp_account, "
         f"coalesce(ev.n, 0) AS fp_event_count, coalesce(ev.h, 0) AS fp_events "
-        f"FROM leads l {account_join} LEFT JOIN ev ON ev.lead_id = l.{key}")
+        f"FROM leads l {account_join} LEFT JOIN ev_fp ev ON ev.lead_id = CAST(l.{key} AS VARCHAR)")
 
 
 def _last_run_id(out: Path) -> str | None:
@@ -124,12 +127,16 @@ def _run(con: Any, loaded: LoadedModel, data: str | Path, out: Path, as_of: date
     as_of_iso = as_of.isoformat(sep=" ")
     with translate_errors("checking input rows"):
         clean = prepare_inputs(con, opened, plan)
-    with translate_errors("fingerprinting inputs"):
-        _fingerprints(con, plan, clean.accounts is not None)
     state = out / STATE_DIR
     meta_file, fp_file = state / "state.json", state / "fingerprints.parquet"
+    earlier: dict[str, Any] = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.exists() else {}
+    events_input = opened.tables["events"]
+    with translate_errors("fingerprinting inputs"):
+        seen = event_fingerprints(con, events_input.source, events_input.relation, plan.event_lead, state=state,
+                                  previous_groups=earlier.get("event_row_groups"))
+        _fingerprints(con, plan, clean.accounts is not None)
     scores_file, reasons_file = out / "lead_scores.parquet", out / "lead_reasons.parquet"
-    meta: dict[str, Any] = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.exists() else {}
+    meta = earlier
     mode, reason = "incremental", "changed inputs"
     if not meta or not fp_file.exists() or not scores_file.exists() or not reasons_file.exists():
         mode, reason = "full", "no earlier incremental state"
@@ -170,8 +177,11 @@ def _run(con: Any, loaded: LoadedModel, data: str | Path, out: Path, as_of: date
             tables.append(name)
     with translate_errors("checking event leads"):
         # Events of unknown leads are quarantined from the whole table, as a full run does.
-        con.execute("CREATE OR REPLACE TEMP TABLE ev_all_leads AS SELECT DISTINCT "
-                    f"{lead} AS __lead FROM events")
+        # ev_fp already lists every lead id that occurs in the events (as text), known or not: no
+        # second pass over the events unless some are unknown.
+        key_type = opened.tables["leads"].columns.get(plan.lead_key, "VARCHAR")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE ev_all_leads AS SELECT TRY_CAST(lead_id AS {key_type}) "
+                    "AS __lead FROM ev_fp")
         quarantine_unknown_leads(con, plan, "ev_all_leads", clean.counts)
     with translate_errors("scoring leads"):
         query = lead_scores_query(plan, relations, as_of_iso, events_tables=tables)
@@ -191,11 +201,14 @@ def _run(con: Any, loaded: LoadedModel, data: str | Path, out: Path, as_of: date
     with translate_errors(f"writing the incremental state to {state}"):
         state.mkdir(parents=True, exist_ok=True)
         con.execute(f"COPY fp_now TO {_lit(str(fp_file))} (FORMAT parquet)")
+        save_event_fingerprints(con, state)
         (state / "lead_scores.parquet").unlink(missing_ok=True)  # kept by earlier versions
     meta_file.write_text(json.dumps({"model_version": plan.version_hash, "as_of": as_of_iso,
-                                     "run_id": written.run_id}), encoding="utf-8")
+                                     "run_id": written.run_id, "event_row_groups": seen.row_groups}),
+                         encoding="utf-8")
     counts = con.execute("SELECT (SELECT count(*) FROM lead_scores), (SELECT count(*) FROM changed)").fetchone()
-    return IncrementalRun(mode=mode, reason=reason, leads=int(counts[0]), rescored=int(counts[1]), written=written)
+    return IncrementalRun(mode=mode, reason=reason, leads=int(counts[0]), rescored=int(counts[1]), written=written,
+                          events_read=seen.how, new_row_groups=seen.new_row_groups)
 
 
 __all__ = ["IncrementalRun", "score_incremental"]

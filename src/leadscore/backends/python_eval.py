@@ -315,6 +315,9 @@ class _Lead:
         self.as_of = as_of
         self.is_duplicate = is_duplicate
         self.events = _counted_events(plan, events, as_of)
+        self._events_by_type: dict[str | None, list[_Event]] = {}
+        for event in self.events:  # each rule looks only at its own type's events
+            self._events_by_type.setdefault(event.type, []).append(event)
         self.aggregate_specs: dict[str, EventAggregate] = plan.all_aggregates()
         self.aggregate_specs.setdefault(LAST_ANY_KEY, EventAggregate("last_age", None, None))
         self._aggregates: dict[str, SqlValue] = {}
@@ -340,7 +343,7 @@ class _Lead:
         return resolve
 
     def event_rule(self, rule: EventRulePlan) -> _EventOutcome:
-        matched = [event for event in self.events if self.rule_matches(rule, event)]
+        matched = [event for event in self._events_by_type.get(rule.event_type, ()) if self.rule_matches(rule, event)]
         if rule.max_count is not None:
             matched = sorted(matched, key=_newest_first)[: rule.max_count]
         # points x (sum of the factors), the SQL's form (docs/decisions/0002): equal to the last bit

@@ -21,6 +21,7 @@ branch next to a DOUBLE one becomes DOUBLE there), which can only show in a valu
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -246,15 +247,28 @@ _SYMBOLS: MappingProxyType[type[exp.Expr], str] = MappingProxyType({
 
 
 def literal_value(node: exp.Literal) -> SqlValue:
-    """A literal with DuckDB's type: '5' INTEGER, '1.5' DECIMAL, '1e3' DOUBLE, quoted text VARCHAR."""
+    """A literal with DuckDB's type: '5' INTEGER, '1.5' DECIMAL, '1e3' DOUBLE, quoted text VARCHAR.
+
+    Parsed once per node (kept in the node's ``meta``): the service evaluates the same plan's
+    literals for every event of every lead it rescores."""
+    if _LITERAL in node.meta:
+        cached: SqlValue = node.meta[_LITERAL]
+        return cached
     text = str(node.this)
+    value: SqlValue
     if node.is_string:
-        return text
-    if "e" in text.lower():
-        return float(text)
-    if "." in text:
-        return Decimal(text)
-    return int(text)
+        value = text
+    elif "e" in text.lower():
+        value = float(text)
+    elif "." in text:
+        value = Decimal(text)
+    else:
+        value = int(text)
+    node.meta[_LITERAL] = value
+    return value
+
+
+_LITERAL = "leadscore.literal_value"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -272,8 +286,14 @@ def like(value: str, pattern: str, *, case_insensitive: bool = False) -> bool:
     """SQL LIKE: ``%`` any run, ``_`` one character, no escape character, the whole value."""
     if case_insensitive:
         value, pattern = value.lower(), pattern.lower()
+    return _like_pattern(pattern).fullmatch(value) is not None
+
+
+@functools.lru_cache(maxsize=1024)
+def _like_pattern(pattern: str) -> re.Pattern[str]:
+    """A LIKE pattern as a compiled regex, once per pattern (the service matches every event)."""
     parts = ["." if char == "_" else ".*" if char == "%" else re.escape(char) for char in pattern]
-    return re.fullmatch("".join(parts), value, flags=re.DOTALL) is not None
+    return re.compile("".join(parts), flags=re.DOTALL)
 
 
 def email_well_formed(value: SqlValue) -> bool:

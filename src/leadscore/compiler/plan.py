@@ -7,6 +7,7 @@ The plan is what both evaluators run: ``compiler.sql`` turns it into sqlglot tre
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -145,29 +146,35 @@ class ScoringPlan:
     reasons_top: int
     fired_rules: frozenset[str] = field(default_factory=frozenset)
 
-    @property
+    # Cached: the one-lead evaluator asks for these for every rule of every lead it scores, and
+    # the plan never changes after compilation (cached_property writes the instance __dict__,
+    # which a frozen dataclass allows).
+    @functools.cached_property
     def profile_rules(self) -> tuple[ProfileRulePlan, ...]:
         return tuple(rule for layer in self.layers for rule in layer.rules)
 
-    @property
+    @functools.cached_property
     def groups(self) -> tuple[GroupPlan, ...]:
         return tuple(group for layer in self.layers for group in layer.groups)
 
-    @property
+    @functools.cached_property
     def event_rules(self) -> tuple[EventRulePlan, ...]:
         return tuple(rule for group in self.groups for rule in group.rules)
+
+    @functools.cached_property
+    def _selectors(self) -> dict[str, tuple[EventRulePlan, ...]]:
+        found: dict[str, tuple[EventRulePlan, ...]] = {}
+        for rule in reversed(self.event_rules):  # the first rule of a name wins, as a scan would find
+            found[rule.name] = (rule,)
+        for group in reversed(self.groups):  # a group name wins over a rule name
+            found[group.name] = group.rules
+        return found
 
     def selector_rules(self, selector: str | None) -> tuple[EventRulePlan, ...] | None:
         """Rules a selector names (a group or a rule); None means 'the event type itself'."""
         if selector is None:
             return self.event_rules
-        for group in self.groups:
-            if group.name == selector:
-                return group.rules
-        for rule in self.event_rules:
-            if rule.name == selector:
-                return (rule,)
-        return None
+        return self._selectors.get(selector)
 
     def all_aggregates(self) -> dict[str, EventAggregate]:
         """Aggregates of this plan and of its segments (one events pass serves all)."""

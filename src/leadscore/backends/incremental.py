@@ -2,7 +2,8 @@
 
 A run keeps, in ``OUT/incremental/``, three fingerprints per lead: its own row, its account's row
 and its events (count and sum of row hashes); its score rows are the outputs themselves
-(``lead_scores`` + ``lead_reasons``), checked to be the ones the last incremental run wrote. The
+(``lead_scores`` and ``lead_reasons``, merged file by file), checked to be the ones the last
+incremental run wrote. The
 next run recomputes the fingerprints (one scan per table, much cheaper than scoring) and rescores:
 
 - every lead when there is no state, the model changed, or a segment/duplicate rule makes leads
@@ -99,17 +100,6 @@ def _last_run_id(out: Path) -> str | None:
         return None
 
 
-def _previous_scores(con: Any, scores_file: Path, reasons_file: Path) -> str:
-    """The previous run's full score rows, rebuilt from its own outputs: ``lead_scores`` joined with
-    ``lead_reasons`` (whose item columns become ``why:<item>`` again). Keeping a private copy of
-    a million wide rows cost more than any other step of an incremental run."""
-    items = [str(row[0]) for row in con.execute(
-        f"DESCRIBE SELECT * FROM read_parquet({_lit(str(reasons_file))})").fetchall() if row[0] != "lead_id"]
-    why = ", ".join(f"r.{_q(item)} AS {_q(REASON_PREFIX + item)}" for item in items)
-    return (f"SELECT s.*{', ' + why if why else ''} FROM read_parquet({_lit(str(scores_file))}) s "
-            f"JOIN read_parquet({_lit(str(reasons_file))}) r ON r.lead_id = s.lead_id")
-
-
 def score_incremental(loaded: LoadedModel, data: str | Path, out: Path, *, as_of: datetime,
                       threads: int | None = None, memory_limit: str | None = None) -> IncrementalRun:
     """Score ``data`` into ``out``, rescoring only what changed since the state kept in ``out``."""
@@ -186,18 +176,28 @@ def _run(con: Any, loaded: LoadedModel, data: str | Path, out: Path, as_of: date
     with translate_errors("scoring leads"):
         query = lead_scores_query(plan, relations, as_of_iso, events_tables=tables)
         con.execute("CREATE OR REPLACE TEMP TABLE new_scores AS " + query.sql("duckdb"))
+        # Scores and explanation items are merged as the two files they are written to: the
+        # previous run's rows of unchanged leads, then the rescored leads.
+        names = [str(row[0]) for row in con.execute("DESCRIBE new_scores").fetchall()]
+        public = ", ".join(_q(n) for n in names if not n.startswith(REASON_PREFIX))
+        items = ", ".join(f"coalesce({_q(n)}, 0.0) AS {_q(n.removeprefix(REASON_PREFIX))}"
+                          for n in names if n.startswith(REASON_PREFIX))
+        new_public = f"SELECT {public} FROM new_scores"
+        new_reasons = f"SELECT lead_id{', ' + items if items else ''} FROM new_scores"
         if mode == "full":
-            con.execute("CREATE OR REPLACE TEMP TABLE lead_scores AS SELECT * FROM new_scores")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE lead_scores AS {new_public}")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE merged_reasons AS {new_reasons}")
         else:
-            con.execute("CREATE OR REPLACE TEMP TABLE lead_scores AS "
-                        f"SELECT * FROM ({_previous_scores(con, scores_file, reasons_file)}) WHERE lead_id IN "
-                        "(SELECT lead_id FROM fp_now) AND lead_id NOT IN (SELECT lead_id FROM changed) "
-                        "UNION ALL BY NAME SELECT * FROM new_scores")
+            kept = ("lead_id IN (SELECT lead_id FROM fp_now) AND lead_id NOT IN (SELECT lead_id FROM changed)")
+            con.execute("CREATE OR REPLACE TEMP TABLE lead_scores AS SELECT * FROM read_parquet("
+                        f"{_lit(str(scores_file))}) WHERE {kept} UNION ALL BY NAME {new_public}")
+            con.execute("CREATE OR REPLACE TEMP TABLE merged_reasons AS SELECT * FROM read_parquet("
+                        f"{_lit(str(reasons_file))}) WHERE {kept} UNION ALL BY NAME {new_reasons}")
     with translate_errors("scoring accounts"):
         accounts_sql = account_query(plan, exp.to_table("lead_scores"), relations.accounts)
         con.execute("CREATE OR REPLACE TEMP TABLE account_scores AS " + accounts_sql.sql("duckdb"))
     session = Session(con=con, plan=plan, as_of=as_of, quarantine_counts=clean.counts, source=str(data))
-    written = write_directory(session, out)
+    written = write_directory(session, out, reasons_select="SELECT * FROM merged_reasons")
     with translate_errors(f"writing the incremental state to {state}"):
         state.mkdir(parents=True, exist_ok=True)
         con.execute(f"COPY fp_now TO {_lit(str(fp_file))} (FORMAT parquet)")

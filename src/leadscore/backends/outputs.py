@@ -97,8 +97,11 @@ def _transitions_select(session: Session, run_id: str, previous: str | None) -> 
 
 
 def write_directory(session: Session, out: Path, *, fmt: Format = "parquet",
-                    run_id: str | None = None) -> WrittenOutputs:
-    """Write current tables (atomically replaced) and append this run to the history folders."""
+                    run_id: str | None = None, reasons_select: str | None = None) -> WrittenOutputs:
+    """Write current tables (atomically replaced) and append this run to the history folders.
+
+    ``reasons_select`` replaces the explanation items read from ``lead_scores`` (an incremental
+    run keeps them in a table of their own)."""
     run = run_id or new_run_id()
     staging = out / f".staging-{run}"
     try:
@@ -129,7 +132,7 @@ def write_directory(session: Session, out: Path, *, fmt: Format = "parquet",
                 "CAST(to_json(committee_roles) AS VARCHAR) AS committee_roles) FROM account_scores")
             plan = {
                 f"lead_scores.{ext}": lead_select,
-                f"lead_reasons.{ext}": lead_reasons_select(session),
+                f"lead_reasons.{ext}": reasons_select or lead_reasons_select(session),
                 f"account_scores.{ext}": account_select,
                 f"quarantine.{ext}": "SELECT * FROM quarantine",
                 f"score_history/run-{run}.{ext}": _history_select(session, run),

@@ -183,17 +183,13 @@ def materialize_rule_stage(con: duckdb.DuckDBPyConnection, query: exp.Expr) -> e
     if "r" not in names:
         return query
     upto = names.index("r") + 1
-    stage = exp.select(exp.Star()).from_("r")
-    for cte in ctes[:upto]:
-        stage = stage.with_(cte.alias, as_=cte.this.copy())
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {RULE_STAGE_TABLE} AS " + stage.sql("duckdb"))
-    rest = query.copy()
-    rest_with = rest.args.get("with_") or rest.args.get("with")
-    assert isinstance(rest_with, exp.With)
-    rest_ctes = rest_with.expressions
-    rest_ctes[upto - 1].set("this", exp.select(exp.Star()).from_(RULE_STAGE_TABLE))
-    rest_with.set("expressions", rest_ctes[upto - 1:])
-    return rest
+    stage = "WITH " + ", ".join(cte.sql("duckdb") for cte in ctes[:upto]) + " SELECT * FROM r"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {RULE_STAGE_TABLE} AS {stage}")
+    # The query was built for this run alone: rewrite it in place rather than copy a large tree.
+    ctes[upto - 1].set("this", exp.select(exp.Star()).from_(RULE_STAGE_TABLE))
+    assert isinstance(with_, exp.With)
+    with_.set("expressions", ctes[upto - 1:])
+    return query
 
 
 def environment_threads() -> int | None:

@@ -240,7 +240,7 @@ def lead_query(plan: ScoringPlan, relations: Relations, as_of: exp.Expr, *,
     ctes += _score_ctes(plan)
     query = exp.select(*_output_columns(plan, segment[0] if segment else None)).from_("o")
     for name, cte in ctes:
-        query = query.with_(name, as_=cte)
+        query = query.with_(name, as_=cte, copy=False)  # copying on every CTE was quadratic
     return query
 
 

@@ -50,7 +50,7 @@ def events_query(plan: ScoringPlan, relations: Relations, as_of_iso: str) -> exp
     ctes = events_ctes(plan, relations.events, timestamp_literal(as_of_iso), relations.event_columns)
     query = exp.select(exp.Star()).from_("ev")
     for name, cte in ctes:
-        query = query.with_(name, as_=cte)
+        query = query.with_(name, as_=cte, copy=False)  # copying on every CTE was quadratic
     return query
 
 
@@ -93,7 +93,7 @@ def lead_scores_query(plan: ScoringPlan, relations: Relations, as_of_iso: str, *
         union = exp.union(union, part, distinct=False)
     if main_events == "segment_ev" and isinstance(union, exp.Query):
         for name, cte in events_ctes(plan, relations.events, as_of, relations.event_columns, prefix="segment_"):
-            union = union.with_(name, as_=cte)
+            union = union.with_(name, as_=cte, copy=False)
     return union
 
 

@@ -19,8 +19,9 @@ import pandas as pd
 from leadscore.errors import DataError
 from leadscore.learn.flat import detect_preset, load_flat_table
 from leadscore.learn.scorecard import IndicatorFeature, IndicatorSet, build_indicator_features, scorecard_to_model
-from leadscore.learn.tune import TunedModel, TuneSettings, lift_and_support, one_blas_thread, out_of_fold_auc
+from leadscore.learn.tune import TunedModel, TuneSettings, one_blas_thread, out_of_fold_auc
 from leadscore.learn.tune_changes import RuleChange, TuneSummary
+from leadscore.learn.tune_points import lift_and_support
 from leadscore.learn.tune_rewrite import dump_document, number
 from leadscore.spec.loader import LoadedModel, load_model_text
 

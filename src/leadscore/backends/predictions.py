@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 
 from leadscore.backends.inputs import InputTable, OpenedInputs
-from leadscore.compiler.plan import predictive_column
+from leadscore.compiler.predictive import predictive_column
 from leadscore.errors import ModelError
 from leadscore.spec.loader import LoadedModel
 

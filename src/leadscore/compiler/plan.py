@@ -20,10 +20,11 @@ from leadscore.compiler.conditions import (
     Ref,
     bind_condition,
 )
+from leadscore.compiler.predictive import predictive_rule
 from leadscore.errors import Issue, ModelError
 from leadscore.spec.builtin_lists import BUILTIN_LISTS
 from leadscore.spec.loader import LoadedModel
-from leadscore.spec.model import Decay, PredictiveSource, ProfileRule, ScoringModel
+from leadscore.spec.model import Decay, ProfileRule, ScoringModel
 
 PathKey = tuple[str | int, ...]
 LAST_ANY_KEY = "agg:last_age:None:None"
@@ -422,21 +423,6 @@ def _profile_rule(layer: str, rule: ProfileRule, path: PathKey, names: NameSpace
         return ProfileRulePlan(layer, rule.name, "when", condition=condition, points_expr=expr)
     fixed = rule.points if isinstance(rule.points, int | float) else 0.0
     return ProfileRulePlan(layer, rule.name, "when", condition=condition, points=float(fixed))
-
-
-PREDICTIVE_PREFIX = "__predictive__"
-
-
-def predictive_column(layer: str) -> str:
-    """The lead column the engine fills with a layer's predicted probability (NULL: no prediction)."""
-    return PREDICTIVE_PREFIX + layer
-
-
-def predictive_rule(layer: str, source: PredictiveSource) -> ProfileRule:
-    """A predictive source is an ordinary expression rule on the probability column: it caps,
-    explains and evaluates (SQL and plain Python) exactly like a rule the user wrote."""
-    column = predictive_column(layer)
-    return ProfileRule(name=source.name, when=f"{column} IS NOT NULL", points=f"{column} * {source.points!r}")
 
 
 def _column_expression(column: str) -> str:

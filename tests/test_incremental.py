@@ -131,3 +131,21 @@ def test_a_rewritten_event_file_is_hashed_again_and_still_exact(data: Path, tmp_
     assert again.rescored >= 1
     _assert_same_as_full_rescore(data, out, tmp_path, AS_OF)
     assert removed["lead_id"] is not None
+
+
+def test_csv_events_are_hashed_whole_and_stay_exact(data: Path, tmp_path: Path) -> None:
+    """Without Parquet row groups to compare, every event row is hashed: still only changed leads."""
+    events = pq.read_table(data / "events.parquet")
+    (data / "events.parquet").unlink()
+    import pyarrow.csv as pacsv
+
+    pacsv.write_csv(events, data / "events.csv")
+    out = tmp_path / "out"
+    first = leadscore.score_incremental(REFERENCE_MODEL, data, out, as_of=AS_OF)
+    assert first.events_read == "scan"
+    top = pc.max(events["event_id"]).as_py()
+    with open(data / "events.csv", "a", encoding="utf-8") as handle:
+        handle.write(f'{top + 1},31,"2026-06-29 10:00:00",demo_request\n')
+    second = leadscore.score_incremental(REFERENCE_MODEL, data, out, as_of=AS_OF)
+    assert (second.mode, second.events_read, second.rescored) == ("incremental", "scan", 1)
+    _assert_same_as_full_rescore(data, out, tmp_path, AS_OF)

@@ -178,3 +178,10 @@ def test_retraining_the_artefact_changes_the_model_version(tmp_path: Path, artef
     manifest = tmp_path / "m" / "predictive-model" / "manifest.json"
     manifest.write_text(manifest.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     assert leadscore.load_model(model_path).version_hash != first
+
+
+def test_validate_against_the_data_checks_the_layer_without_running_the_model(tmp_path: Path, funnel: Path,
+                                                                               artefact: Path) -> None:
+    report = leadscore.validate(_model(tmp_path / "m", artefact), data=funnel)
+    assert report.checked_against_data
+    assert "predicted" in report.layers

@@ -161,12 +161,11 @@ tune_commands.register(app)  # tune, predict fit|score, report: points and predi
 def run() -> None:
     """Entry point: user errors print one paragraph (or JSON) and exit 2/3; bugs print a traceback."""
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns a typer.Exit's code instead of raising it.
+        code = app(standalone_mode=False)
     except LeadScoreError as error:
         _report(error, error.to_dict())
         sys.exit(error.exit_code)
-    except typer.Exit as done:
-        sys.exit(done.exit_code)
     except typer.Abort:
         render.err.print("aborted")
         sys.exit(1)
@@ -178,6 +177,8 @@ def run() -> None:
         render.err.print("[red]internal error[/]: this is a bug in leadscore; please report it with the "
                          "traceback above.")
         sys.exit(70)
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 def _usage_errors() -> tuple[type[Exception], ...]:

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
 from leadscore.errors import Issue, ModelError
 from leadscore.spec.model import ScoringModel
@@ -273,5 +274,21 @@ def dump_model_yaml(document: Mapping[str, Any]) -> str:
     yaml = YAML(typ="rt")
     yaml.default_flow_style = False
     yaml.width = 110
-    yaml.dump(_plain(dict(document)), buffer)
+    yaml.dump(_quote_yaml11_words(_plain(dict(document))), buffer)
     return buffer.getvalue()
+
+
+# Plain scalars that YAML 1.1 readers (PyYAML, many editors) turn into booleans or null; ruamel
+# writes YAML 1.2 and leaves them bare, so a tuned value map's ``Yes:`` key would become ``True``.
+_YAML11_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", ""})
+
+
+def _quote_yaml11_words(node: Any) -> Any:
+    """Quote every string (key or value) that a YAML 1.1 reader would not read back as a string."""
+    if isinstance(node, dict):
+        return {_quote_yaml11_words(k): _quote_yaml11_words(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_quote_yaml11_words(v) for v in node]
+    if isinstance(node, str) and node.strip().lower() in _YAML11_WORDS:
+        return SingleQuotedScalarString(node)
+    return node

@@ -7,7 +7,6 @@ exported event logs), else checked by sorting the ids.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,7 +130,8 @@ def prepare_inputs(con: duckdb.DuckDBPyConnection, opened: OpenedInputs, plan: S
     if problems[1]:
         bad_events += _quarantine(con, counts, "events", f"missing or unparseable {plan.event_time}",
                                   events.relation, ekey, f"{lead} IS NOT NULL AND {time_expr} IS NULL")
-    duplicate_ids = plan.event_key in events.columns and _has_duplicate_ids(con, plan.event_key, events.source)
+    duplicate_ids = plan.event_key in events.columns and _has_duplicate_ids(
+        con, plan.event_key, events.columns[plan.event_key])
     filters = [f"{lead} IS NOT NULL", f"{ts} IS NOT NULL"] if bad_events else []
     sql = "SELECT * FROM events_norm"
     if filters:
@@ -187,40 +187,31 @@ def _parquet_null_free(source: str, columns: list[str]) -> bool:
     return True
 
 
-def _parquet_ids(source: str, column: str) -> Any:
-    """The id column of a Parquet source in file order (pyarrow reads one column fast, in order;
-    ``pyarrow.parquet`` rather than ``pyarrow.dataset``, whose import alone costs a quarter second)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    path = Path(source)
-    if not (path.suffix == ".parquet" or path.is_dir()):
-        return None
-    files = [path] if path.is_file() else sorted(path.glob("*.parquet"))
-    columns = []
-    for file in files:
-        handle = pq.ParquetFile(file)
-        if column not in handle.schema_arrow.names:
-            return None
-        columns.append(handle.read(columns=[column]).column(0))
-    if not columns or len({str(c.type) for c in columns}) > 1:
-        return None
-    return pa.chunked_array([chunk for c in columns for chunk in c.chunks], type=columns[0].type)
+_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                  "UBIGINT")
 
 
-def _has_duplicate_ids(con: duckdb.DuckDBPyConnection, column: str, source: str) -> bool:
-    """Any id seen twice? A strictly increasing id column (in file order) proves there is none."""
-    ids = _parquet_ids(source, column)
-    if ids is None:
-        ids = con.sql(f"SELECT {_q(column)} FROM events_norm").to_arrow_table().column(0)
-    if ids.null_count == 0 and str(ids.type).startswith(("int", "uint")):
-        chunks = [chunk.to_numpy() for chunk in ids.chunks if len(chunk)]
-        increasing = all(bool(np.all(c[1:] > c[:-1])) for c in chunks) and all(
-            before[-1] < after[0] for before, after in itertools.pairwise(chunks))
-        if increasing:
-            return False
-        values = np.sort(np.concatenate(chunks)) if chunks else np.array([], dtype=np.int64)
-        return bool(np.any(values[1:] == values[:-1]))
+def _has_duplicate_ids(con: duckdb.DuckDBPyConnection, column: str, type_name: str) -> bool:
+    """Any event id seen twice among the usable events?
+
+    Integer ids are fetched as one NumPy array (DuckDB scans in parallel and keeps file order):
+    ids that strictly increase in that order prove there is none, which is what exporters and
+    generators write, and a sort answers otherwise. Other ids (text, or with NULLs) are counted
+    distinct by DuckDB. Both answers are exact; the order only decides how fast.
+    """
+    if type_name.upper() in _INTEGER_TYPES:
+        # The engine runs with preserve_insertion_order off; file order is wanted for this scan only.
+        con.execute("SET preserve_insertion_order = true")
+        try:
+            fetched = con.execute(f"SELECT {_q(column)} FROM events_norm").fetchnumpy()[column]
+        finally:
+            con.execute("SET preserve_insertion_order = false")
+        if not isinstance(fetched, np.ma.MaskedArray) or not np.ma.is_masked(fetched):
+            ids = np.asarray(fetched)
+            if ids.size < 2 or bool(np.all(ids[1:] > ids[:-1])):
+                return False
+            ordered = np.sort(ids)
+            return bool(np.any(ordered[1:] == ordered[:-1]))
     row = con.execute(f"SELECT count({_q(column)}) - count(DISTINCT {_q(column)}) FROM events_norm").fetchone()
     return bool(row and row[0])
 

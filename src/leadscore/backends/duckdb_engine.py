@@ -134,37 +134,46 @@ def run_scoring(loaded: LoadedModel, data: str | Path, *, as_of: datetime | None
     with translate_errors("checking input rows"):
         clean: CleanInputs = prepare_inputs(con, opened, plan)
     lead_columns = frozenset(opened.tables["leads"].columns)
-    relations = Relations(leads=exp.to_table(clean.leads), events=exp.to_table(clean.events),
+    relations = Relations(leads=exp.to_table(LEAD_ROWS_TABLE), events=exp.to_table(clean.events),
                           accounts=exp.to_table(clean.accounts) if clean.accounts else None,
                           event_columns=frozenset(opened.tables["events"].columns),
                           lead_columns=lead_columns)
+    sub_plans = model_plans(plan)
+    tables = [f"ev_{index}" for index in range(len(sub_plans))]
+    event_queries = [events_query(sub_plan, relations, as_of_iso) for sub_plan in sub_plans]
+    lead_query = lead_scores_query(plan, relations, as_of_iso, events_tables=tables)
+    with translate_errors("reading leads"):
+        # Every join and projection of the lead query runs in the pipeline of the leads scan, and a
+        # Parquet file is split between threads by row group: a file written as one row group
+        # (common for exports of a million rows) would score on one core. A temp table is split
+        # across every thread; filling it costs one single-threaded read of the columns used.
+        used = columns_read(LEAD_ROWS_TABLE, lead_columns, [*event_queries, lead_query])
+        select = ", ".join(exp.to_identifier(c, quoted=True).sql("duckdb") for c in used) if used else "*"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {LEAD_ROWS_TABLE} AS SELECT {select} FROM {clean.leads}")
     step("events pass", 0.3)
-    tables = []
-    for index, sub_plan in enumerate(model_plans(plan)):
-        name = f"ev_{index}"
+    for name, query in zip(tables, event_queries, strict=True):
         with translate_errors("the events pass"):
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS "
-                        + events_query(sub_plan, relations, as_of_iso).sql("duckdb"))
-        tables.append(name)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS " + query.sql("duckdb"))
     with translate_errors("checking event leads"):
         for name in tables:
             quarantine_unknown_leads(con, plan, name, clean.counts)
     step("scoring leads", 0.6)
     with translate_errors("scoring leads"):
-        query = materialize_rule_stage(con, lead_scores_query(plan, relations, as_of_iso, events_tables=tables))
-        con.execute("CREATE OR REPLACE TEMP TABLE lead_scores AS " + query.sql("duckdb"))
+        staged = materialize_rule_stage(con, lead_query)
+        con.execute("CREATE OR REPLACE TEMP TABLE lead_scores AS " + staged.sql("duckdb"))
         con.execute(f"DROP TABLE IF EXISTS {RULE_STAGE_TABLE}")
     step("scoring accounts", 0.85)
     with translate_errors("scoring accounts"):
         accounts_sql = account_query(plan, exp.to_table("lead_scores"), relations.accounts)
         con.execute("CREATE OR REPLACE TEMP TABLE account_scores AS " + accounts_sql.sql("duckdb"))
-    for name in tables:
+    for name in [*tables, LEAD_ROWS_TABLE]:
         con.execute(f"DROP TABLE {name}")
     step("done", 1.0)
     return Session(con=con, plan=plan, as_of=when, quarantine_counts=clean.counts, source=str(data))
 
 
 RULE_STAGE_TABLE = "lead_rule_points"
+LEAD_ROWS_TABLE = "lead_rows"
 
 
 def materialize_rule_stage(con: duckdb.DuckDBPyConnection, query: exp.Expr) -> exp.Expr:
@@ -190,6 +199,28 @@ def materialize_rule_stage(con: duckdb.DuckDBPyConnection, query: exp.Expr) -> e
     assert isinstance(with_, exp.With)
     with_.set("expressions", ctes[upto - 1:])
     return query
+
+
+def columns_read(table: str, columns: frozenset[str], queries: list[exp.Expr]) -> list[str] | None:
+    """The columns of ``table`` that ``queries`` can read, in a stable order; None when a ``*``
+    over it (or a column the name alone cannot tie to a table) could read any of them.
+
+    Deliberately generous: any column reference whose name is one of ``columns`` counts, whatever
+    table it names, so a column is never left out; only a star can make the answer "all"."""
+    used: set[str] = set()
+    for query in queries:
+        for node in query.find_all(exp.Column, exp.Star):
+            if isinstance(node, exp.Star):
+                select = node.find_ancestor(exp.Select)
+                source = (select.args.get("from_") or select.args.get("from")) if select else None
+                if not isinstance(source, exp.Expr) or any(t.name == table for t in source.find_all(exp.Table)):
+                    return None
+                continue
+            if isinstance(node.this, exp.Star):
+                return None
+            if node.name in columns:
+                used.add(node.name)
+    return sorted(used) or None
 
 
 def environment_threads() -> int | None:

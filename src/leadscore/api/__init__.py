@@ -8,29 +8,13 @@
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from leadscore.api.export import DbtExport as DbtExport
-from leadscore.api.export import ScoringSQL as ScoringSQL
-from leadscore.api.export import TableNames as TableNames
-from leadscore.api.export import dbt_export as dbt_export
-from leadscore.api.export import export_sql as export_sql
-from leadscore.api.export import score_incremental as score_incremental
-from leadscore.api.export import score_spark as score_spark
-from leadscore.api.learning import backtest as backtest
-from leadscore.api.learning import channels as channels
-from leadscore.api.learning import feedback_report as feedback_report
-from leadscore.api.learning import import_feedback as import_feedback
-from leadscore.api.learning import recommend_thresholds as recommend_thresholds
-from leadscore.api.learning import signals as signals
-from leadscore.api.prediction import predict_fit as predict_fit
-from leadscore.api.prediction import predict_score as predict_score
-from leadscore.api.reporting import report as report
-from leadscore.api.tuning import tune as tune
 from leadscore.backends import duckdb_engine
 from leadscore.backends.outputs import write_database, write_directory
 from leadscore.compiler.plan import compile_plan
@@ -38,6 +22,57 @@ from leadscore.errors import DataError, Issue
 from leadscore.results import DemoResult, DiffReport, Explanation, ScoreResult, ValidationReport
 from leadscore.spec.loader import LoadedModel
 from leadscore.spec.loader import load_model as _load_model
+
+# The learning, export and prediction entry points load on first use: `leadscore score` should not
+# pay for pyarrow, pandas-facing learning code or the dbt writer at start-up.
+_LAZY = {
+    'DbtExport': 'export',
+    'ScoringSQL': 'export',
+    'TableNames': 'export',
+    'dbt_export': 'export',
+    'export_sql': 'export',
+    'score_incremental': 'export',
+    'score_spark': 'export',
+    'backtest': 'learning',
+    'channels': 'learning',
+    'feedback_report': 'learning',
+    'import_feedback': 'learning',
+    'recommend_thresholds': 'learning',
+    'signals': 'learning',
+    'predict_fit': 'prediction',
+    'predict_score': 'prediction',
+    'report': 'reporting',
+    'tune': 'tuning',
+}
+
+if TYPE_CHECKING:
+    from leadscore.api.export import DbtExport as DbtExport
+    from leadscore.api.export import ScoringSQL as ScoringSQL
+    from leadscore.api.export import TableNames as TableNames
+    from leadscore.api.export import dbt_export as dbt_export
+    from leadscore.api.export import export_sql as export_sql
+    from leadscore.api.export import score_incremental as score_incremental
+    from leadscore.api.export import score_spark as score_spark
+    from leadscore.api.learning import backtest as backtest
+    from leadscore.api.learning import channels as channels
+    from leadscore.api.learning import feedback_report as feedback_report
+    from leadscore.api.learning import import_feedback as import_feedback
+    from leadscore.api.learning import recommend_thresholds as recommend_thresholds
+    from leadscore.api.learning import signals as signals
+    from leadscore.api.prediction import predict_fit as predict_fit
+    from leadscore.api.prediction import predict_score as predict_score
+    from leadscore.api.reporting import report as report
+    from leadscore.api.tuning import tune as tune
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'leadscore.api' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"leadscore.api.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 Progress = Callable[[str, float], None]
 ModelLike = LoadedModel | str | Path

@@ -153,19 +153,19 @@ def run_scoring(loaded: LoadedModel, data: str | Path, *, as_of: datetime | None
     step("events pass", 0.3)
     for name, query in zip(tables, event_queries, strict=True):
         with translate_errors("the events pass"):
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS " + query.sql("duckdb"))
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS " + query.sql("duckdb", copy=False))
     with translate_errors("checking event leads"):
         for name in tables:
             quarantine_unknown_leads(con, plan, name, clean.counts)
     step("scoring leads", 0.6)
     with translate_errors("scoring leads"):
         staged = materialize_rule_stage(con, lead_query)
-        con.execute("CREATE OR REPLACE TEMP TABLE lead_scores AS " + staged.sql("duckdb"))
+        con.execute("CREATE OR REPLACE TEMP TABLE lead_scores AS " + staged.sql("duckdb", copy=False))
         con.execute(f"DROP TABLE IF EXISTS {RULE_STAGE_TABLE}")
     step("scoring accounts", 0.85)
     with translate_errors("scoring accounts"):
         accounts_sql = account_query(plan, exp.to_table("lead_scores"), relations.accounts)
-        con.execute("CREATE OR REPLACE TEMP TABLE account_scores AS " + accounts_sql.sql("duckdb"))
+        con.execute("CREATE OR REPLACE TEMP TABLE account_scores AS " + accounts_sql.sql("duckdb", copy=False))
     for name in [*tables, LEAD_ROWS_TABLE]:
         con.execute(f"DROP TABLE {name}")
     step("done", 1.0)

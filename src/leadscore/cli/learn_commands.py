@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from leadscore.api import learning
+from leadscore import api  # learning entry points load on first use
 from leadscore.cli import learn_render, render
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
@@ -43,7 +43,7 @@ def backtest(model: ModelOption, data: DataOption, outcome: OutcomeOption = "con
     Example: leadscore backtest -m model.yaml -d data --outcome converted --as-of 2026-03-31 --horizon 90d --by source
     """
     with render.progress_bar(not as_json) as step:
-        report = learning.backtest(model, data, outcome=outcome, outcome_time=outcome_time, as_of=as_of or None,
+        report = api.backtest(model, data, outcome=outcome, outcome_time=outcome_time, as_of=as_of or None,
                                    horizon=horizon, by=by or (), bands=bands, min_conversions=min_conversions,
                                    feedback=feedback, allow_leak=allow_leak or (), progress=step)
     render.emit_json(report.to_dict()) if as_json else learn_render.render_backtest(report)
@@ -67,7 +67,7 @@ def thresholds(model: ModelOption, data: DataOption, outcome: OutcomeOption = "c
 
     Example: leadscore thresholds -m model.yaml -d data --as-of 2026-03-31 --capacity 400/week --write new.yaml
     """
-    report = learning.recommend_thresholds(
+    report = api.recommend_thresholds(
         model, data, outcome=outcome, outcome_time=outcome_time, as_of=as_of, horizon=horizon, capacity=capacity,
         target_precision=target_precision, target_recall=target_recall, stage=stage, write=write,
         min_conversions=min_conversions, allow_leak=allow_leak or ())
@@ -83,7 +83,7 @@ def signals(model: ModelOption, data: DataOption, outcome: OutcomeOption = "conv
 
     Example: leadscore signals --model model.yaml --data ./data --outcome converted
     """
-    report = learning.signals(model, data, outcome=outcome, outcome_time=outcome_time, as_of=as_of,
+    report = api.signals(model, data, outcome=outcome, outcome_time=outcome_time, as_of=as_of,
                               min_conversions=min_conversions)
     render.emit_json(report.to_dict()) if as_json else learn_render.render_signals(report)
 
@@ -97,7 +97,7 @@ def channels(model: ModelOption, data: DataOption,
 
     Example: leadscore channels --model model.yaml --data ./data --by source
     """
-    report = learning.channels(model, data, by=by, as_of=as_of, outcome=outcome)
+    report = api.channels(model, data, by=by, as_of=as_of, outcome=outcome)
     render.emit_json(report.to_dict()) if as_json else learn_render.render_channels(report)
 
 
@@ -110,7 +110,7 @@ def feedback_import(file: Annotated[Path, typer.Argument(help="CSV or Parquet: l
 
     Example: leadscore feedback import decisions.csv --store ./feedback
     """
-    result = learning.import_feedback(file, store=store)
+    result = api.import_feedback(file, store=store)
     render.emit_json(result.to_dict()) if as_json else learn_render.render_feedback_import(result)
 
 
@@ -124,7 +124,7 @@ def feedback_report(model: ModelOption, data: DataOption,
 
     Example: leadscore feedback report --model model.yaml --data ./data --store ./feedback
     """
-    report = learning.feedback_report(model, data, store=store, as_of=as_of, bands=bands)
+    report = api.feedback_report(model, data, store=store, as_of=as_of, bands=bands)
     render.emit_json(report.to_dict()) if as_json else learn_render.render_feedback_report(report)
 
 

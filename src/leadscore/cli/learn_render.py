@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
-from leadscore.api.learning import (
-    BacktestReport,
-    ChannelReport,
-    FeedbackImport,
-    FeedbackReport,
-    SignalReport,
-    ThresholdReport,
-)
 from leadscore.cli.render import out
+
+if TYPE_CHECKING:  # annotations only: the learning code loads when a command runs
+    from leadscore.api.learning import (
+        BacktestReport,
+        ChannelReport,
+        FeedbackImport,
+        FeedbackReport,
+        SignalReport,
+        ThresholdReport,
+    )
 
 
 def _pct(value: float | None) -> str:

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.table import Table
 
-import leadscore.api.prediction as prediction
-import leadscore.api.reporting as reporting
-import leadscore.api.tuning as tuning
+from leadscore import api  # tuning, prediction and reports load on first use
 from leadscore.cli import render
+
+if TYPE_CHECKING:
+    import leadscore.api.prediction as prediction
+    import leadscore.api.reporting as reporting
+    import leadscore.api.tuning as tuning
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
 DataOption = Annotated[Path, typer.Option("--data", "-d", help="Folder of leads/events/accounts (Parquet/CSV), "
@@ -48,7 +51,7 @@ def tune(data: DataOption,
     Example: leadscore tune model.yaml --data ./data --as-of 2025-12-31 --horizon 90d --out tuned.yaml
     """
     with render.progress_bar(not as_json) as step:
-        result = tuning.tune(model, data, outcome=outcome, as_of=as_of, horizon=horizon, out=out, pdo=pdo,
+        result = api.tune(model, data, outcome=outcome, as_of=as_of, horizon=horizon, out=out, pdo=pdo,
                              exclude=exclude or (), bins=bins, levels=bins, id_column=id_column, progress=step)
     render.emit_json(result.to_dict()) if as_json else render_tune(result)
 
@@ -73,7 +76,7 @@ def predict_fit(data: DataOption, outcome: OutcomeOption = "converted", as_of: A
         raise typer.BadParameter("use raise or warn", param_hint="--small-data")
     chosen: Literal["lightgbm", "logistic"] = "logistic" if algorithm == "logistic" else "lightgbm"
     guard: Literal["raise", "warn"] = "warn" if small_data == "warn" else "raise"
-    result = prediction.predict_fit(data, outcome=outcome, as_of=as_of, horizon=horizon, out=out,
+    result = api.predict_fit(data, outcome=outcome, as_of=as_of, horizon=horizon, out=out,
                                     algorithm=chosen, exclude=exclude or (), small_data=guard)
     render.emit_json(result.to_dict()) if as_json else render_predict_fit(result)
 
@@ -92,7 +95,7 @@ def predict_score(model_dir: Annotated[Path, typer.Option("--model-dir", help="A
 
     Example: leadscore predict score --model-dir ./predictive-model --data ./data --out ./predictions
     """
-    result = prediction.predict_score(model_dir, data, as_of=as_of, out=out, top=top)
+    result = api.predict_score(model_dir, data, as_of=as_of, out=out, top=top)
     render.emit_json(result.to_dict()) if as_json else render_predict_score(result)
 
 
@@ -104,7 +107,7 @@ def report(model: Annotated[Path, typer.Option("--model", "-m", help="Model file
 
     Example: leadscore report --model model.yaml --data ./data --outcome converted --as-of 2026-03-31 --out report.html
     """
-    result = reporting.report(model, data, outcome=outcome, as_of=as_of, horizon=horizon, out=out)
+    result = api.report(model, data, outcome=outcome, as_of=as_of, horizon=horizon, out=out)
     render.emit_json(result.to_dict()) if as_json else render_report(result)
 
 

@@ -114,8 +114,8 @@ class TypeCodes:
             return lit(0)
         case = exp.Case(this=col(type_col))
         for name, code in self.codes.items():
-            case = case.when(lit(name), lit(code))
-        return case.else_(lit(0))
+            case = case.when(lit(name), lit(code), copy=False)
+        return case.else_(lit(0), copy=False)
 
     def equals(self, name: str) -> exp.Expr:
         return exp.EQ(this=col(TYPE_CODE), expression=lit(self.codes[name]))
@@ -233,7 +233,7 @@ def events_ctes(plan: ScoringPlan, events: exp.Expr, as_of: exp.Expr,
         # picks the latest time and, on a tie, the larger type name (as a max over (ts, type)).
         rank = exp.Case(this=col(TYPE_CODE))
         for index, name in enumerate(meaningful):
-            rank = rank.when(lit(types.codes[name]), lit(index))
+            rank = rank.when(lit(types.codes[name]), lit(index), copy=False)
         newest = exp.Add(this=exp.Mul(this=exp.UnixMicros(this=col(time_col)), expression=lit(len(meaningful))),
                          expression=rank)
         is_meaningful = types.one_of(meaningful)

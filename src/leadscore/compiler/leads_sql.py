@@ -136,8 +136,8 @@ def profile_points_sql(rule: ProfileRulePlan, resolve: Callable[[str], exp.Expr]
             value = exp.Lower(this=value)
         case = exp.Case(this=value)
         for key, points in rule.mapping:
-            case = case.when(lit(key), num(points))
-        return case.else_(num(rule.default))
+            case = case.when(lit(key), num(points), copy=False)
+        return case.else_(num(rule.default), copy=False)
     amount = num(rule.points or 0.0) if rule.points_expr is None else exp.Coalesce(
         this=exp.cast(condition_sql(rule.points_expr, resolve), exp.DataType.build("DOUBLE")),
         expressions=[num(0.0)])
@@ -263,7 +263,7 @@ def _last_activity_columns(plan: ScoringPlan) -> list[exp.Expr]:
     at = exp.UnixToTime(this=micros, scale=exp.UnixToTime.MICROS)
     kind = exp.Case(this=rank)
     for index, name in enumerate(types):
-        kind = kind.when(lit(index), lit(name))
+        kind = kind.when(lit(index), lit(name), copy=False)
     return [alias(exp.cast(at, exp.DataType.build("TIMESTAMP")), "last_activity_at"),
             alias(kind, "last_activity_type")]
 
@@ -398,8 +398,8 @@ def _top_reason_columns(plan: ScoringPlan) -> list[exp.Expr]:
         names = exp.Case(this=col(f"__pick{k}"))
         values = exp.Case(this=col(f"__pick{k}"))
         for index, (name, points) in enumerate(candidates, start=1):
-            names = names.when(lit(index), lit(name))
-            values = values.when(lit(index), points.copy())
+            names = names.when(lit(index), lit(name), copy=False)
+            values = values.when(lit(index), points.copy(), copy=False)
         if not candidates:
             columns += [alias(exp.cast(exp.Null(), exp.DataType.build("VARCHAR")), f"reason{k}"),
                         alias(exp.cast(exp.Null(), exp.DataType.build("DOUBLE")), f"points{k}")]

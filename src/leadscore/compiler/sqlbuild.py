@@ -49,12 +49,14 @@ def true_or_false(condition: exp.Expr) -> exp.Expr:
 
 def case_when(whens: Iterable[tuple[exp.Expr, exp.Expr]], default: exp.Expr | None
               ) -> exp.Expr:
-    case = exp.Case()
-    for condition, value in whens:
-        case = case.when(condition, value)
-    if default is not None:
-        case = case.else_(default)
-    return case
+    """CASE WHEN ... built in one go: ``Case.when`` copies the growing CASE on every branch,
+    quadratic for the long CASEs of value maps and reason picks. A branch already placed in a
+    tree is copied, so no node ever sits in two places."""
+    def own(node: exp.Expr) -> exp.Expr:
+        return node.copy() if node.parent is not None else node
+
+    ifs = [exp.If(this=own(condition), true=own(value)) for condition, value in whens]
+    return exp.Case(ifs=ifs, default=own(default) if default is not None else None)
 
 
 def clamp(value: exp.Expr, floor: float | None, cap: float | None) -> exp.Expr:

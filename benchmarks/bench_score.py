@@ -47,6 +47,10 @@ def main() -> None:
     if not (data / "meta.json").exists():
         subprocess.run([sys.executable, str(SHARED / "gen.py"), "--leads", str(args.leads), "--seed",
                         str(args.seed), "--out", str(data)], check=True)
+    # An installed wheel has its bytecode compiled by pip; an editable checkout (and a machine with
+    # PYTHONDONTWRITEBYTECODE set) would otherwise recompile leadscore's modules on every start.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src" / "leadscore")], check=True,
+                   stdout=subprocess.DEVNULL)
     ref_out = args.out / data.name / "duckdb"
     ours_out = args.out / data.name / "leadscore"
     ref_cmd = [sys.executable, str(SHARED / "ref_duckdb.py"), str(data), str(ref_out)]

@@ -296,3 +296,34 @@ def test_explain_of_a_duplicated_lead_explains_the_row_that_was_scored(tmp_path:
     scored = totals(tmp_path / "out")[3]
     assert scored == 11.0  # director 10 + page_view 1
     assert api.explain(model, data, 3, as_of=AS_OF).total == scored
+
+
+def _parquet_events(data: Path, ids_sql: str, *, files: int = 1) -> None:
+    """Replace events.csv by Parquet with many small row groups: 6,000 page views spread over the
+    four leads, event ids from ``ids_sql`` (over ``i`` in 0..5999), split over ``files`` files."""
+    (data / "events.csv").unlink()
+    folder = data / "events"
+    folder.mkdir()
+    per_file = 6000 // files
+    for part in range(files):
+        duckdb.execute(
+            f"COPY (SELECT {ids_sql} AS event_id, i % 4 + 1 AS lead_id, "
+            "TIMESTAMP '2026-06-01' + INTERVAL (i) SECOND AS ts, 'page_view' AS type "
+            f"FROM range({part * per_file}, {(part + 1) * per_file}) t(i)) "
+            f"TO '{folder}/part-{part}.parquet' (ROW_GROUP_SIZE 500)")
+
+
+@pytest.mark.parametrize(("ids_sql", "files", "duplicates"), [
+    ("i + 1", 1, 0),                      # strictly increasing: proven unique without a sort
+    ("(i * 7919) % 6000 + 1", 1, 0),      # unique but shuffled: the sort must not invent duplicates
+    ("i % 5000 + 1", 1, 1000),            # ids 1..1000 appear twice in one file
+    ("i % 3000 + 1", 2, 3000),            # the second file repeats the first file's ids
+])
+def test_duplicate_integer_event_ids_in_parquet_are_found_in_any_order(
+        ids_sql: str, files: int, duplicates: int, tmp_path: Path, model: Path) -> None:
+    data = csv_data(tmp_path / "data")
+    _parquet_events(data, ids_sql, files=files)
+    result = api.score(model, data, out=tmp_path / "out", as_of=AS_OF)
+    expected = {"events: duplicate event_id (first row kept)": duplicates} if duplicates else {}
+    assert result.quarantined == expected
+    assert len(quarantine_rows(tmp_path / "out")) == duplicates

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 from sqlglot import exp
@@ -131,25 +132,35 @@ def run_scoring(loaded: LoadedModel, data: str | Path, *, as_of: datetime | None
     when = resolve_as_of(as_of, opened)
     as_of_iso = when.isoformat(sep=" ")
     step("checking rows", 0.15)
-    with translate_errors("checking input rows"):
-        clean: CleanInputs = prepare_inputs(con, opened, plan)
     lead_columns = frozenset(opened.tables["leads"].columns)
-    relations = Relations(leads=exp.to_table(LEAD_ROWS_TABLE), events=exp.to_table(clean.events),
-                          accounts=exp.to_table(clean.accounts) if clean.accounts else None,
-                          event_columns=frozenset(opened.tables["events"].columns),
-                          lead_columns=lead_columns)
-    sub_plans = model_plans(plan)
-    tables = [f"ev_{index}" for index in range(len(sub_plans))]
-    event_queries = [events_query(sub_plan, relations, as_of_iso) for sub_plan in sub_plans]
-    lead_query = lead_scores_query(plan, relations, as_of_iso, events_tables=tables)
-    with translate_errors("reading leads"):
+    compiled: dict[str, Any] = {}
+
+    def copy_leads(clean: CleanInputs) -> None:
+        """Compile the queries and fill the leads table while the event ids are being checked."""
+        relations = Relations(leads=exp.to_table(LEAD_ROWS_TABLE), events=exp.to_table(clean.events),
+                              accounts=exp.to_table(clean.accounts) if clean.accounts else None,
+                              event_columns=frozenset(opened.tables["events"].columns),
+                              lead_columns=lead_columns)
+        sub_plans = model_plans(plan)
+        tables = [f"ev_{index}" for index in range(len(sub_plans))]
+        compiled["tables"] = tables
+        compiled["events"] = [events_query(sub_plan, relations, as_of_iso) for sub_plan in sub_plans]
+        compiled["leads"] = lead_scores_query(plan, relations, as_of_iso, events_tables=tables)
+        compiled["relations"] = relations
         # Every join and projection of the lead query runs in the pipeline of the leads scan, and a
         # Parquet file is split between threads by row group: a file written as one row group
         # (common for exports of a million rows) would score on one core. A temp table is split
         # across every thread; filling it costs one single-threaded read of the columns used.
-        used = columns_read(LEAD_ROWS_TABLE, lead_columns, [*event_queries, lead_query])
+        used = columns_read(LEAD_ROWS_TABLE, lead_columns, [*compiled["events"], compiled["leads"]])
         select = ", ".join(exp.to_identifier(c, quoted=True).sql("duckdb") for c in used) if used else "*"
         con.execute(f"CREATE OR REPLACE TEMP TABLE {LEAD_ROWS_TABLE} AS SELECT {select} FROM {clean.leads}")
+
+    with translate_errors("checking input rows"):
+        clean: CleanInputs = prepare_inputs(con, opened, plan, after_leads=copy_leads)
+    tables: list[str] = compiled["tables"]
+    event_queries: list[exp.Expr] = compiled["events"]
+    lead_query: exp.Expr = compiled["leads"]
+    relations: Relations = compiled["relations"]
     step("events pass", 0.3)
     for name, query in zip(tables, event_queries, strict=True):
         with translate_errors("the events pass"):

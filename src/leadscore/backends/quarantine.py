@@ -7,7 +7,8 @@ exported event logs), else checked by sorting the ids.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,8 +49,14 @@ def _time_expression(column: str, type_name: str) -> str:
     return f"CAST(TRY_CAST(TRIM(CAST({quoted} AS VARCHAR)) AS TIMESTAMPTZ) AS TIMESTAMP)"
 
 
-def prepare_inputs(con: duckdb.DuckDBPyConnection, opened: OpenedInputs, plan: ScoringPlan) -> CleanInputs:
-    """Build clean views ``leads``, ``events``, ``accounts`` and the ``quarantine`` table."""
+def prepare_inputs(con: duckdb.DuckDBPyConnection, opened: OpenedInputs, plan: ScoringPlan, *,
+                   after_leads: Callable[[CleanInputs], None] | None = None) -> CleanInputs:
+    """Build clean views ``leads``, ``events``, ``accounts`` and the ``quarantine`` table.
+
+    ``after_leads`` runs once the ``leads`` and ``accounts`` views exist and before the events are
+    checked, while the event-id check runs beside it on a second connection.
+    """
+    duplicate_ids = _start_duplicate_id_check(con, opened, plan)
     con.execute(f"CREATE OR REPLACE TEMP TABLE quarantine ({QUARANTINE_COLUMNS})")
     counts: dict[str, int] = {}
     for table, line, message, text in opened.csv_rejects:
@@ -108,6 +115,9 @@ def prepare_inputs(con: duckdb.DuckDBPyConnection, opened: OpenedInputs, plan: S
             con.execute(f"CREATE OR REPLACE TEMP VIEW accounts AS SELECT * FROM {accounts.relation}{where}")
             accounts_name = "accounts"
 
+    if after_leads is not None:
+        after_leads(CleanInputs("leads", "events", accounts_name, counts))
+
     # Events: lead and time present and parseable; ids unique.
     lead, ts, ekey = _q(plan.event_lead), _q(plan.event_time), _q(plan.event_key)
     time_expr = _time_expression(plan.event_time, events.columns.get(plan.event_time, "TIMESTAMP"))
@@ -130,8 +140,6 @@ def prepare_inputs(con: duckdb.DuckDBPyConnection, opened: OpenedInputs, plan: S
     if problems[1]:
         bad_events += _quarantine(con, counts, "events", f"missing or unparseable {plan.event_time}",
                                   events.relation, ekey, f"{lead} IS NOT NULL AND {time_expr} IS NULL")
-    duplicate_ids = plan.event_key in events.columns and _has_duplicate_ids(
-        con, plan.event_key, events.columns[plan.event_key])
     filters = [f"{lead} IS NOT NULL", f"{ts} IS NOT NULL"] if bad_events else []
     sql = "SELECT * FROM events_norm"
     if filters:
@@ -140,7 +148,7 @@ def prepare_inputs(con: duckdb.DuckDBPyConnection, opened: OpenedInputs, plan: S
     # the rows the view below leaves out: none is both kept and quarantined (a duplicate of a row
     # with a bad time) and none is dropped silently.
     numbered = _numbered(ekey, events.columns, first=[plan.event_time, plan.event_lead, plan.event_type])
-    if duplicate_ids:
+    if duplicate_ids():
         _quarantine(con, counts, "events", f"duplicate {plan.event_key} (first row kept)",
                     f"(SELECT *, {numbered} AS __rn FROM ({sql}))", ekey, "__rn > 1", exclude="__rn")
         sql += f" QUALIFY {numbered} = 1"
@@ -191,19 +199,50 @@ _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYI
                   "UBIGINT")
 
 
-def _has_duplicate_ids(con: duckdb.DuckDBPyConnection, column: str, type_name: str) -> bool:
-    """Any event id seen twice among the usable events?
+def _start_duplicate_id_check(con: duckdb.DuckDBPyConnection, opened: OpenedInputs,
+                              plan: ScoringPlan) -> Callable[[], bool]:
+    """Start answering "is any event id seen twice?"; the returned function waits for the answer.
 
-    Integer ids are fetched as one NumPy array (DuckDB scans in parallel and keeps file order):
-    ids that strictly increase in that order prove there is none, which is what exporters and
-    generators write, and a sort answers otherwise. Other ids (text, or with NULLs) are counted
-    distinct by DuckDB. Both answers are exact; the order only decides how fast.
+    Integer ids in Parquet files are fetched on a second connection in a thread, so the scan
+    overlaps the single-threaded lead checks; other sources are answered on ``con`` when asked.
     """
-    if type_name.upper() in _INTEGER_TYPES:
-        # The engine runs with preserve_insertion_order off; file order is wanted for this scan only.
+    events = opened.tables["events"]
+    column = plan.event_key
+    if column not in events.columns:
+        return lambda: False
+    source = Path(events.source)
+    integer = events.columns[column].upper() in _INTEGER_TYPES
+    if not (integer and (source.suffix == ".parquet" or source.is_dir())):
+        # CSV and DuckDB sources are temp objects of ``con``, which a second connection cannot see.
+        return lambda: _ids_repeat(con, column, events.relation, integer)
+    cursor = con.cursor()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadscore-event-ids")
+
+    def check() -> bool:
+        try:
+            return _ids_repeat(cursor, column, events.relation, integer=True)
+        finally:
+            cursor.close()
+
+    answer = pool.submit(check)
+    pool.shutdown(wait=False)
+    return answer.result
+
+
+def _ids_repeat(con: duckdb.DuckDBPyConnection, column: str, relation: str, integer: bool) -> bool:
+    """Any id seen twice (NULLs aside)?
+
+    Integer ids are fetched as one NumPy array in file order: ids that strictly increase in that
+    order prove there is none, which is what exporters and generators write, and a sort answers
+    otherwise. Other ids (text, or with NULLs) are counted distinct by DuckDB. Both answers are
+    exact; the order only decides how fast.
+    """
+    if integer:
+        # The engine runs with preserve_insertion_order off (a global setting); file order is
+        # wanted for this scan only.
         con.execute("SET preserve_insertion_order = true")
         try:
-            fetched = con.execute(f"SELECT {_q(column)} FROM events_norm").fetchnumpy()[column]
+            fetched = con.execute(f"SELECT {_q(column)} FROM {relation}").fetchnumpy()[column]
         finally:
             con.execute("SET preserve_insertion_order = false")
         if not isinstance(fetched, np.ma.MaskedArray) or not np.ma.is_masked(fetched):
@@ -212,7 +251,7 @@ def _has_duplicate_ids(con: duckdb.DuckDBPyConnection, column: str, type_name: s
                 return False
             ordered = np.sort(ids)
             return bool(np.any(ordered[1:] == ordered[:-1]))
-    row = con.execute(f"SELECT count({_q(column)}) - count(DISTINCT {_q(column)}) FROM events_norm").fetchone()
+    row = con.execute(f"SELECT count({_q(column)}) - count(DISTINCT {_q(column)}) FROM {relation}").fetchone()
     return bool(row and row[0])
 
 

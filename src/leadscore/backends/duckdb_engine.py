@@ -170,9 +170,8 @@ def run_scoring(loaded: LoadedModel, data: str | Path, *, as_of: datetime | None
             quarantine_unknown_leads(con, plan, name, clean.counts)
     step("scoring leads", 0.6)
     with translate_errors("scoring leads"):
-        staged = materialize_rule_stage(con, lead_query)
+        staged = materialize_rule_stage(lead_query)
         con.execute("CREATE OR REPLACE TEMP TABLE lead_scores AS " + staged.sql("duckdb", copy=False))
-        con.execute(f"DROP TABLE IF EXISTS {RULE_STAGE_TABLE}")
     step("scoring accounts", 0.85)
     with translate_errors("scoring accounts"):
         accounts_sql = account_query(plan, exp.to_table("lead_scores"), relations.accounts)
@@ -183,32 +182,24 @@ def run_scoring(loaded: LoadedModel, data: str | Path, *, as_of: datetime | None
     return Session(con=con, plan=plan, as_of=when, quarantine_counts=clean.counts, source=str(data))
 
 
-RULE_STAGE_TABLE = "lead_rule_points"
 LEAD_ROWS_TABLE = "lead_rows"
 
 
-def materialize_rule_stage(con: duckdb.DuckDBPyConnection, query: exp.Expr) -> exp.Expr:
-    """Compute the rule-points stage (CTE ``r``: joins and every rule's points) into a table first.
+def materialize_rule_stage(query: exp.Expr) -> exp.Expr:
+    """Mark the rule-points stage (CTE ``r``: joins and every rule's points) ``MATERIALIZED``.
 
     DuckDB inlines a chain of CTEs into one stack of projections, and an expensive column of
     ``r`` (an e-mail parse, a regex) referenced by several later columns is then evaluated more
-    than once; at 1M leads that costs about a quarter of the lead query. Materialising ``r``
-    evaluates each rule once. Queries of other shapes (segment unions) are returned unchanged.
+    than once; at 1M leads that costs about a quarter of the lead query. A materialised ``r`` is
+    evaluated once, and kept in memory for the one statement (cheaper than a temp table, which
+    is compressed as it is written). Queries of other shapes (segment unions) are returned unchanged.
     """
     if not isinstance(query, exp.Select):
         return query
     with_ = query.args.get("with_") or query.args.get("with")
-    ctes = list(with_.expressions) if isinstance(with_, exp.With) else []
-    names = [cte.alias for cte in ctes]
-    if "r" not in names:
-        return query
-    upto = names.index("r") + 1
-    stage = "WITH " + ", ".join(cte.sql("duckdb") for cte in ctes[:upto]) + " SELECT * FROM r"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {RULE_STAGE_TABLE} AS {stage}")
-    # The query was built for this run alone: rewrite it in place rather than copy a large tree.
-    ctes[upto - 1].set("this", exp.select(exp.Star()).from_(RULE_STAGE_TABLE))
-    assert isinstance(with_, exp.With)
-    with_.set("expressions", ctes[upto - 1:])
+    for cte in with_.expressions if isinstance(with_, exp.With) else []:
+        if cte.alias == "r":
+            cte.set("materialized", True)  # the query was built for this run alone: edit in place
     return query
 
 

@@ -152,6 +152,8 @@ def run_scoring(loaded: LoadedModel, data: str | Path, *, as_of: datetime | None
         # (common for exports of a million rows) would score on one core. A temp table is split
         # across every thread; filling it costs one single-threaded read of the columns used.
         used = columns_read(LEAD_ROWS_TABLE, lead_columns, [*compiled["events"], compiled["leads"]])
+        if used is not None and plan.lead_key not in used:  # the unknown-lead check joins on it
+            used = sorted({*used, plan.lead_key})
         select = ", ".join(exp.to_identifier(c, quoted=True).sql("duckdb") for c in used) if used else "*"
         con.execute(f"CREATE OR REPLACE TEMP TABLE {LEAD_ROWS_TABLE} AS SELECT {select} FROM {clean.leads}")
 
@@ -167,7 +169,7 @@ def run_scoring(loaded: LoadedModel, data: str | Path, *, as_of: datetime | None
             con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS " + query.sql("duckdb", copy=False))
     with translate_errors("checking event leads"):
         for name in tables:
-            quarantine_unknown_leads(con, plan, name, clean.counts)
+            quarantine_unknown_leads(con, plan, name, clean.counts, leads=LEAD_ROWS_TABLE)
     step("scoring leads", 0.6)
     with translate_errors("scoring leads"):
         staged = materialize_rule_stage(lead_query)

@@ -78,12 +78,14 @@ def prepare_inputs(con: duckdb.DuckDBPyConnection, opened: OpenedInputs, plan: S
                         leads.relation, key,
                         f"{_q(plan.lead_created)} IS NOT NULL AND "
                         f"{_time_expression(plan.lead_created, created_type)} IS NULL", keep=True)
+    # One scan counts both key problems (a leads file is often one row group, read by one thread).
+    found = con.execute(f"SELECT count(*) FILTER ({key} IS NULL), "
+                        f"count(*) - count(DISTINCT {key}) - count(*) FILTER ({key} IS NULL) "
+                        f"FROM {leads.relation}").fetchone()
+    null_keys, dup_count = (int(found[0]), int(found[1])) if found else (0, 0)
     bad_leads = _quarantine(con, counts, "leads", f"missing key {plan.lead_key}", leads.relation, key,
-                            f"{key} IS NULL")
+                            f"{key} IS NULL") if null_keys else 0
     numbered = _numbered(key, leads.columns, first=[plan.lead_created] if replace else [])
-    duplicates = con.execute(f"SELECT count(*) - count(DISTINCT {key}) - count(*) FILTER ({key} IS NULL) "
-                             f"FROM {leads.relation}").fetchone()
-    dup_count = int(duplicates[0]) if duplicates else 0
     if dup_count:
         _quarantine(con, counts, "leads", f"duplicate {plan.lead_key} (first row kept)",
                     f"(SELECT *, {numbered} AS __rn FROM {leads.relation})",
@@ -273,9 +275,11 @@ def _quarantine(con: duckdb.DuckDBPyConnection, counts: dict[str, int], table: s
 
 
 def quarantine_unknown_leads(con: duckdb.DuckDBPyConnection, plan: ScoringPlan, events_table: str,
-                             counts: dict[str, int]) -> None:
-    """Events whose lead is not in leads: set aside, and removed from the events pass."""
-    row = con.execute(f"SELECT count(*) FROM {events_table} e ANTI JOIN leads l "
+                             counts: dict[str, int], *, leads: str = "leads") -> None:
+    """Events whose lead is not in leads: set aside, and removed from the events pass.
+
+    ``leads`` may name a table holding the clean leads' keys, faster to scan than the view."""
+    row = con.execute(f"SELECT count(*) FROM {events_table} e ANTI JOIN {leads} l "
                       f"ON e.__lead = l.{_q(plan.lead_key)}").fetchone()
     if not row or not row[0]:
         return

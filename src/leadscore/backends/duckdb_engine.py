@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import duckdb
 from sqlglot import exp
@@ -121,6 +120,27 @@ def open_data(loaded: LoadedModel, data: str | Path, *, check_event_types: bool 
     return con, opened, plan
 
 
+@dataclass(frozen=True)
+class _CompiledRun:
+    """One run's queries: the events pass per (segment) plan, the lead query, and what they read."""
+
+    relations: Relations
+    tables: list[str]
+    event_queries: list[exp.Expr]
+    lead_query: exp.Expr
+
+
+def _compile_run(plan: ScoringPlan, opened: OpenedInputs, clean: CleanInputs, as_of_iso: str) -> _CompiledRun:
+    relations = Relations(leads=exp.to_table(LEAD_ROWS_TABLE), events=exp.to_table(clean.events),
+                          accounts=exp.to_table(clean.accounts) if clean.accounts else None,
+                          event_columns=frozenset(opened.tables["events"].columns),
+                          lead_columns=frozenset(opened.tables["leads"].columns))
+    sub_plans = model_plans(plan)
+    tables = [f"ev_{index}" for index in range(len(sub_plans))]
+    return _CompiledRun(relations, tables, [events_query(sub, relations, as_of_iso) for sub in sub_plans],
+                        lead_scores_query(plan, relations, as_of_iso, events_tables=tables))
+
+
 def run_scoring(loaded: LoadedModel, data: str | Path, *, as_of: datetime | None = None,
                 progress: Progress | None = None, threads: int | None = None,
                 memory_limit: str | None = None, temp_directory: str | None = None) -> Session:
@@ -132,26 +152,17 @@ def run_scoring(loaded: LoadedModel, data: str | Path, *, as_of: datetime | None
     when = resolve_as_of(as_of, opened)
     as_of_iso = when.isoformat(sep=" ")
     step("checking rows", 0.15)
-    lead_columns = frozenset(opened.tables["leads"].columns)
-    compiled: dict[str, Any] = {}
+    compiled: list[_CompiledRun] = []
 
     def copy_leads(clean: CleanInputs) -> None:
         """Compile the queries and fill the leads table while the event ids are being checked."""
-        relations = Relations(leads=exp.to_table(LEAD_ROWS_TABLE), events=exp.to_table(clean.events),
-                              accounts=exp.to_table(clean.accounts) if clean.accounts else None,
-                              event_columns=frozenset(opened.tables["events"].columns),
-                              lead_columns=lead_columns)
-        sub_plans = model_plans(plan)
-        tables = [f"ev_{index}" for index in range(len(sub_plans))]
-        compiled["tables"] = tables
-        compiled["events"] = [events_query(sub_plan, relations, as_of_iso) for sub_plan in sub_plans]
-        compiled["leads"] = lead_scores_query(plan, relations, as_of_iso, events_tables=tables)
-        compiled["relations"] = relations
+        run = _compile_run(plan, opened, clean, as_of_iso)
+        compiled.append(run)
         # Every join and projection of the lead query runs in the pipeline of the leads scan, and a
         # Parquet file is split between threads by row group: a file written as one row group
         # (common for exports of a million rows) would score on one core. A temp table is split
         # across every thread; filling it costs one single-threaded read of the columns used.
-        used = columns_read(LEAD_ROWS_TABLE, lead_columns, [*compiled["events"], compiled["leads"]])
+        used = columns_read(LEAD_ROWS_TABLE, run.relations.lead_columns, [*run.event_queries, run.lead_query])
         if used is not None and plan.lead_key not in used:  # the unknown-lead check joins on it
             used = sorted({*used, plan.lead_key})
         select = ", ".join(exp.to_identifier(c, quoted=True).sql("duckdb") for c in used) if used else "*"
@@ -159,10 +170,8 @@ def run_scoring(loaded: LoadedModel, data: str | Path, *, as_of: datetime | None
 
     with translate_errors("checking input rows"):
         clean: CleanInputs = prepare_inputs(con, opened, plan, after_leads=copy_leads)
-    tables: list[str] = compiled["tables"]
-    event_queries: list[exp.Expr] = compiled["events"]
-    lead_query: exp.Expr = compiled["leads"]
-    relations: Relations = compiled["relations"]
+    [run] = compiled
+    tables, event_queries, lead_query, relations = run.tables, run.event_queries, run.lead_query, run.relations
     step("events pass", 0.3)
     for name, query in zip(tables, event_queries, strict=True):
         with translate_errors("the events pass"):

@@ -21,6 +21,10 @@ REQUIRED = ("leads", "events")
 EXTENSIONS = (".parquet", ".csv", ".csv.gz", ".tsv")
 
 
+INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+                           "UINTEGER", "UBIGINT"})
+"""DuckDB's integer column types, as ``DESCRIBE`` names them."""
+
 @dataclass(frozen=True)
 class InputTable:
     name: str

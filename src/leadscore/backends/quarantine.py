@@ -8,7 +8,7 @@ exported event logs), else checked by sorting the ids.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from leadscore.backends.inputs import OpenedInputs
+from leadscore.backends.inputs import INTEGER_TYPES, OpenedInputs
 from leadscore.compiler.plan import ScoringPlan
 
 QUARANTINE_COLUMNS = '"table" VARCHAR, reason VARCHAR, "key" VARCHAR, record VARCHAR'
@@ -56,7 +56,17 @@ def prepare_inputs(con: duckdb.DuckDBPyConnection, opened: OpenedInputs, plan: S
     ``after_leads`` runs once the ``leads`` and ``accounts`` views exist and before the events are
     checked, while the event-id check runs beside it on a second connection.
     """
-    duplicate_ids = _start_duplicate_id_check(con, opened, plan)
+    duplicate_ids, running = _start_duplicate_id_check(con, opened, plan)
+    try:
+        return _prepare(con, opened, plan, after_leads, duplicate_ids)
+    except BaseException:
+        if running is not None:  # it scans on a cursor of ``con`` and flips a global setting: let it end
+            wait([running])
+        raise
+
+
+def _prepare(con: duckdb.DuckDBPyConnection, opened: OpenedInputs, plan: ScoringPlan,
+             after_leads: Callable[[CleanInputs], None] | None, duplicate_ids: Callable[[], bool]) -> CleanInputs:
     con.execute(f"CREATE OR REPLACE TEMP TABLE quarantine ({QUARANTINE_COLUMNS})")
     counts: dict[str, int] = {}
     for table, line, message, text in opened.csv_rejects:
@@ -197,13 +207,10 @@ def _parquet_null_free(source: str, columns: list[str]) -> bool:
     return True
 
 
-_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-                  "UBIGINT")
-
-
-def _start_duplicate_id_check(con: duckdb.DuckDBPyConnection, opened: OpenedInputs,
-                              plan: ScoringPlan) -> Callable[[], bool]:
-    """Start answering "is any event id seen twice?"; the returned function waits for the answer.
+def _start_duplicate_id_check(con: duckdb.DuckDBPyConnection, opened: OpenedInputs, plan: ScoringPlan
+                              ) -> tuple[Callable[[], bool], Future[bool] | None]:
+    """Start answering "is any event id seen twice?": a function that waits for the answer, and
+    the background scan when one was started.
 
     Integer ids in Parquet files are fetched on a second connection in a thread, so the scan
     overlaps the single-threaded lead checks; other sources are answered on ``con`` when asked.
@@ -211,12 +218,12 @@ def _start_duplicate_id_check(con: duckdb.DuckDBPyConnection, opened: OpenedInpu
     events = opened.tables["events"]
     column = plan.event_key
     if column not in events.columns:
-        return lambda: False
+        return (lambda: False), None
     source = Path(events.source)
-    integer = events.columns[column].upper() in _INTEGER_TYPES
+    integer = events.columns[column].upper() in INTEGER_TYPES
     if not (integer and (source.suffix == ".parquet" or source.is_dir())):
         # CSV and DuckDB sources are temp objects of ``con``, which a second connection cannot see.
-        return lambda: _ids_repeat(con, column, events.relation, integer)
+        return (lambda: _ids_repeat(con, column, events.relation, integer)), None
     cursor = con.cursor()
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadscore-event-ids")
 
@@ -228,7 +235,7 @@ def _start_duplicate_id_check(con: duckdb.DuckDBPyConnection, opened: OpenedInpu
 
     answer = pool.submit(check)
     pool.shutdown(wait=False)
-    return answer.result
+    return answer.result, answer
 
 
 def _ids_repeat(con: duckdb.DuckDBPyConnection, column: str, relation: str, integer: bool) -> bool:

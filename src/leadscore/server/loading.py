@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from leadscore.api.serving import ServingModel, batch_lead_scores
+from leadscore.backends.inputs import INTEGER_TYPES
 from leadscore.errors import DataError, Issue
 from leadscore.server import store
 from leadscore.server.service import stage_rank
@@ -87,8 +88,7 @@ def load_folder(con: sqlite3.Connection, folder: Path, model: ServingModel, *, n
         props = [name for name in types if name not in fixed]
         props_sql = (f"to_json(struct_pack({', '.join(f'{_q(p)} := {_q(p)}' for p in props)}))"
                      if props else "NULL")
-        key_int = int(types.get(plan.event_key, "").upper() in {"BIGINT", "INTEGER", "SMALLINT", "TINYINT",
-                                                                "UBIGINT", "UINTEGER", "HUGEINT"})
+        key_int = int(types.get(plan.event_key, "").upper() in INTEGER_TYPES)
         with store.transaction(con):
             store.add_columns(con, "events", props)
         ts = f"CAST({_q(plan.event_time)} AS TIMESTAMP)"

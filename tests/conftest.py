@@ -151,6 +151,16 @@ def write_tiny_data(folder: Path, *, fmt: str = "parquet", leads: Sequence[dict[
 
 
 @pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One throwaway PostgreSQL server for the whole session (export tests, the Postgres store).
+
+    Started on first use only; a machine without PostgreSQL fails here with the install hint."""
+    from export_support import run_postgres
+
+    yield from run_postgres(tmp_path_factory.mktemp("postgres"))
+
+
+@pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny data set as Parquet (read-only: copy it before changing anything)."""
     return write_tiny_data(tmp_path_factory.mktemp("tiny") / "data")

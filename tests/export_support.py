@@ -87,6 +87,18 @@ def run_postgres(folder: Path) -> Iterator[PostgresServer]:
                                         "stop"]), capture_output=True, timeout=120)
 
 
+def create_database(server: PostgresServer) -> str:
+    """A new empty database on ``server`` (one per test keeps tests apart); return its URL."""
+    import uuid
+
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(server.conninfo(), autocommit=True) as con:
+        con.execute(f'CREATE DATABASE "{name}"')
+    return f"postgresql://{server.user}@127.0.0.1:{server.port}/{name}"
+
+
 PG_TYPES = {"int64": "BIGINT", "int32": "INTEGER", "int16": "SMALLINT", "double": "DOUBLE PRECISION",
             "float": "REAL", "bool": "BOOLEAN", "string": "TEXT", "large_string": "TEXT",
             "timestamp[us]": "TIMESTAMP", "timestamp[ns]": "TIMESTAMP", "date32[day]": "DATE"}

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 FROZEN_NOW = "2026-06-30T00:00:00"
 WEBHOOK_SECRET = "test-webhook-secret"
@@ -62,13 +63,26 @@ routing:
 """A small model with decay, stages, an account roll-up and queue routing."""
 
 
+BACKENDS = ("sqlite", "postgres")
+"""The service's store backends; tests of the important behaviours run on both."""
+
+
+def new_store(request: pytest.FixtureRequest, folder: Path, backend: str) -> Path | str:
+    """A fresh store: a SQLite file in ``folder``, or a new database on the session's PostgreSQL server."""
+    if backend == "sqlite":
+        return folder / "store.db"
+    from export_support import create_database
+
+    return create_database(request.getfixturevalue("postgres"))
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def make_key(store: Path, scope: str) -> str:
+def make_key(store: Path | str, scope: str) -> str:
     """An API key written into the store, as ``leadscore keys create`` does."""
     from leadscore.server import keys
     from leadscore.server import store as store_module
@@ -86,13 +100,14 @@ def make_key(store: Path, scope: str) -> str:
 class Server:
     """A running ``leadscore serve`` process and the keys to talk to it."""
 
-    store: Path
+    store: Path | str
     model: Path
     port: int
     process: subprocess.Popen[bytes]
     log: Path
     keys: dict[str, str]
     env: dict[str, str] = field(default_factory=dict)
+    folder: Path = Path()
 
     @property
     def url(self) -> str:
@@ -120,15 +135,19 @@ class Server:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
 
-def start_server(store: Path, model: Path, *, keys: dict[str, str] | None = None, frozen_now: str = FROZEN_NOW,
-                 load: Path | None = None, env: dict[str, str] | None = None, port: int | None = None,
-                 timeout: float = 60.0) -> Server:
-    """Start ``leadscore serve`` and wait until it answers; the keys are made first if not given."""
-    store.parent.mkdir(parents=True, exist_ok=True)
+def start_server(store: Path | str, model: Path, *, keys: dict[str, str] | None = None,
+                 frozen_now: str = FROZEN_NOW, load: Path | None = None, env: dict[str, str] | None = None,
+                 port: int | None = None, timeout: float = 60.0, folder: Path | None = None) -> Server:
+    """Start ``leadscore serve`` and wait until it answers; the keys are made first if not given.
+
+    ``store`` is a SQLite file or a ``postgresql://`` URL; the log goes to ``folder`` (default: the
+    store file's folder, else the model's)."""
+    folder = folder or (store.parent if isinstance(store, Path) else model.parent)
+    folder.mkdir(parents=True, exist_ok=True)
     if keys is None:
         keys = {scope: make_key(store, scope) for scope in ("read", "write", "admin")}
     port = port or free_port()
-    log = store.parent / f"server-{port}.log"
+    log = folder / f"server-{port}.log"
     args = [sys.executable, "-m", "leadscore.cli.main", "serve", "--model", str(model), "--store", str(store),
             "--port", str(port), "--frozen-now", frozen_now]
     if load is not None:
@@ -138,7 +157,7 @@ def start_server(store: Path, model: Path, *, keys: dict[str, str] | None = None
                 **(env or {})}
     with log.open("wb") as sink:
         process = subprocess.Popen(args, stdout=sink, stderr=subprocess.STDOUT, env=full_env)
-    server = Server(store, model, port, process, log, keys, env or {})
+    server = Server(store, model, port, process, log, keys, env or {}, folder)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -151,6 +170,17 @@ def start_server(store: Path, model: Path, *, keys: dict[str, str] | None = None
         time.sleep(0.05)
     server.kill()
     raise RuntimeError(f"server did not start in {timeout}s:\n{server.log_text()}")
+
+
+def store_rows(store: Path | str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    """Rows of a query on the store (``?`` placeholders), through a connection of its own."""
+    from leadscore.server import store as store_module
+
+    con = store_module.connect(store)
+    try:
+        return [tuple(row) for row in con.execute(sql, params).fetchall()]
+    finally:
+        con.close()
 
 
 def wait_for(condition: Any, *, timeout: float = 20.0, interval: float = 0.05) -> Any:

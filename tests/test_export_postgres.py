@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,15 +13,10 @@ from psycopg.rows import dict_row
 
 import leadscore
 from conftest import BUNDLED_MODEL, REFERENCE_MODEL
-from export_support import PostgresServer, compare_rows, keyed, load_postgres_table, run_postgres
+from export_support import PostgresServer, compare_rows, keyed, load_postgres_table
 from leadscore.backends import duckdb_engine
 
 AS_OF = datetime(2026, 6, 30)
-
-
-@pytest.fixture(scope="module")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
-    yield from run_postgres(tmp_path_factory.mktemp("postgres"))
 
 
 @pytest.fixture(scope="module")

@@ -1,12 +1,11 @@
 """``leadscore serve``: ingest, reads, queue, feedback, keys and bad input, against a real server.
 
-One server (a subprocess on 127.0.0.1, clock frozen at 2026-06-30) serves the whole module; each
-test uses its own lead ids.
+One server (a subprocess on 127.0.0.1, clock frozen at 2026-06-30) serves the whole module, once on
+each store backend (a SQLite file, a PostgreSQL database); each test uses its own lead ids.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -16,17 +15,18 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 
-from serve_support import SERVE_MODEL, Server, start_server
+import serve_support
+from serve_support import BACKENDS, SERVE_MODEL, Server, new_store, start_server
 
 TS = "2026-06-29T10:00:00Z"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("serve_api")
     model = folder / "model.yaml"
     model.write_text(SERVE_MODEL, encoding="utf-8")
-    running = start_server(folder / "store.db", model,
+    running = start_server(new_store(request, folder, request.param), model, folder=folder,
                            env={"LEADSCORE_MAX_BATCH_EVENTS": "20", "LEADSCORE_MAX_BODY_BYTES": "20000"})
     try:
         with running.client() as api:
@@ -55,11 +55,8 @@ def event(event_id: str, lead_id: str, kind: str = "demo_request", ts: str = TS,
 
 
 def store_rows(server: Server, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    con = sqlite3.connect(server.store)
-    try:
-        return con.execute(sql, params).fetchall()
-    finally:
-        con.close()
+    """Rows of a query on the server's store, read by another connection (another process's view)."""
+    return serve_support.store_rows(server.store, sql, *params)
 
 
 def test_event_returns_the_new_score_stage_and_reasons_that_add_up(api: httpx.Client) -> None:
@@ -232,7 +229,11 @@ def test_a_missing_wrong_or_revoked_key_is_401_and_a_weak_scope_403(server: Serv
 
 
 def test_keys_are_stored_hashed_never_in_clear(server: Server) -> None:
-    data = b"".join(p.read_bytes() for p in server.store.parent.glob("store.db*"))
+    if isinstance(server.store, Path):
+        data = b"".join(p.read_bytes() for p in server.store.parent.glob("store.db*"))
+    else:  # every column of every key row, as the database returns it
+        data = repr(store_rows(server, "SELECT * FROM api_keys")).encode()
+        assert len(store_rows(server, "SELECT * FROM api_keys")) >= 3
     for key in server.keys.values():
         assert key.split("_", 2)[2].encode() not in data
 

@@ -18,7 +18,8 @@ import typer
 from leadscore.cli import render
 from leadscore.errors import BackendError, Issue
 
-StoreOption = Annotated[Path, typer.Option("--store", "-s", help="The service's store (SQLite file).")]
+STORE_HELP = "The service's store: a SQLite file, or postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE."
+StoreOption = Annotated[str, typer.Option("--store", "-s", help=STORE_HELP)]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
 
 keys_app = typer.Typer(no_args_is_help=True, help="API keys of the service: create, list, revoke.")
@@ -46,7 +47,8 @@ def register(app: typer.Typer) -> None:
 
 
 def serve(model: Annotated[Path | None, typer.Option("--model", "-m", help="Model file to serve.")] = None,
-          store: Annotated[Path | None, typer.Option("--store", "-s", help="Store file (created if new).")] = None,
+          store: Annotated[str | None, typer.Option("--store", "-s", help="Store file (created if new), or a "
+                                                    "postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE URL.")] = None,
           demo: Annotated[bool, typer.Option(help="Serve the bundled model on a generated funnel.")] = False,
           load: Annotated[Path | None, typer.Option(help="First load this data folder (Parquet).")] = None,
           host: Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1).")] = None,

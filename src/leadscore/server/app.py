@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import signal
-import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from leadscore.server.keys import KeyCache
 from leadscore.server.schemas import BODY_TAGS
 from leadscore.server.service import Models, NotFound, ScoringService
 from leadscore.server.settings import Settings, get_settings
-from leadscore.server.store import Conflict, to_us
+from leadscore.server.store import Conflict, Connection, to_us
 from leadscore.server.versions import Rebuilder
 from leadscore.server.webhooks import Dispatcher
 
@@ -42,7 +41,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
-def prepare_store(settings: Settings, con: sqlite3.Connection | None = None
+def prepare_store(settings: Settings, con: Connection | None = None
                   ) -> tuple[ServingModel, ServingModel | None]:
     """Open the store and decide what to serve; raise a LeadScoreError before anything listens.
 
@@ -56,7 +55,7 @@ def prepare_store(settings: Settings, con: sqlite3.Connection | None = None
         active = versions.stored_model(con, "active", same_as=from_file)
         if active is None:
             if from_file is None:
-                raise DataError("the store has no model yet", [Issue("no model", file=str(settings.store),
+                raise DataError("the store has no model yet", [Issue("no model", file=store.redact(settings.store),
                                                                      hint="start with --model MODEL.yaml")])
             with store.transaction(con):
                 versions.record(con, from_file, "active", to_us(settings.now()), "activated")
@@ -75,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if config.prewarm:
+        if config.prewarm and isinstance(config.store, Path):  # a Postgres server caches on its own
             _prewarm(config.store)  # before any SQLite connection of this process: see _prewarm
         con = store.connect(config.store, synchronous=config.synchronous)
         active, pending = prepare_store(config, con)

@@ -20,7 +20,7 @@ from leadscore.server import keys, store
 from leadscore.server.app import create_app, prepare_store
 from leadscore.server.loading import load_folder
 from leadscore.server.settings import Settings
-from leadscore.server.store import from_us
+from leadscore.server.store import StoreTarget, from_us, redact
 
 Announce = Callable[[str], None]
 DEMO_STORE = Path("leadscore-serve-demo") / "store.db"
@@ -45,12 +45,13 @@ def serve(settings: Settings, *, load: Path | None, demo: bool, demo_leads: int,
         active, _pending = prepare_store(settings, con)
         empty = con.execute("SELECT count(*) FROM leads").fetchone()[0] == 0
         if demo and empty:
-            folder = settings.store.parent / "demo-data"
+            beside = settings.store.parent if isinstance(settings.store, Path) else DEMO_STORE.parent
+            folder = beside / "demo-data"
             announce(f"generating a demo funnel of {demo_leads} leads in {folder}")
             write_demo_funnel(folder, leads=demo_leads, as_of=settings.now())
             load = folder
         if load is not None:
-            announce(f"loading {load} into {settings.store}")
+            announce(f"loading {load} into {redact(settings.store)}")
             counts = load_folder(con, load, active, now=settings.now())
             announce("loaded " + ", ".join(f"{n} {name}" for name, n in counts.items()))
         if demo and not [k for k in keys.list_keys(con) if k.revoked_us is None]:
@@ -64,7 +65,7 @@ def serve(settings: Settings, *, load: Path | None, demo: bool, demo_leads: int,
                 access_log=settings.access_log, timeout_graceful_shutdown=5)
 
 
-def create_key(store_path: Path, scope: keys.Scope, label: str | None) -> dict[str, Any]:
+def create_key(store_path: StoreTarget, scope: keys.Scope, label: str | None) -> dict[str, Any]:
     con = store.connect(store_path)
     try:
         with store.transaction(con):
@@ -74,7 +75,7 @@ def create_key(store_path: Path, scope: keys.Scope, label: str | None) -> dict[s
     return {"key_id": record.key_id, "scope": record.scope, "label": record.label, "key": text}
 
 
-def list_keys(store_path: Path) -> list[dict[str, Any]]:
+def list_keys(store_path: StoreTarget) -> list[dict[str, Any]]:
     con = store.connect(store_path)
     try:
         return [{"key_id": k.key_id, "scope": k.scope, "label": k.label,
@@ -85,7 +86,7 @@ def list_keys(store_path: Path) -> list[dict[str, Any]]:
         con.close()
 
 
-def revoke_key(store_path: Path, key_id: str) -> None:
+def revoke_key(store_path: StoreTarget, key_id: str) -> None:
     con = store.connect(store_path)
     try:
         with store.transaction(con):
@@ -97,7 +98,7 @@ def revoke_key(store_path: Path, key_id: str) -> None:
                                                            hint="'leadscore keys list' shows the keys")])
 
 
-def export_feedback(store_path: Path, out: Path) -> int:
+def export_feedback(store_path: StoreTarget, out: Path) -> int:
     con = store.connect(store_path)
     try:
         return store.export_feedback(con, out)
@@ -105,7 +106,7 @@ def export_feedback(store_path: Path, out: Path) -> int:
         con.close()
 
 
-def export_data(store_path: Path, out: Path, model_path: Path | None = None) -> dict[str, int]:
+def export_data(store_path: StoreTarget, out: Path, model_path: Path | None = None) -> dict[str, int]:
     """Write the store's leads, accounts and events as a data folder that ``leadscore score`` reads."""
     import pyarrow as pa
     import pyarrow.parquet as pq

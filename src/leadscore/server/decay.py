@@ -10,21 +10,23 @@ small transactions on its own connection, recording history and webhooks like an
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 from collections.abc import Callable
 
 from leadscore.errors import LeadScoreError
 from leadscore.server import store
 from leadscore.server.service import NOT_QUEUED, ScoringService
+from leadscore.server.store import Connection, StoreError
 
 log = logging.getLogger(__name__)
+RECOVERABLE: tuple[type[Exception], ...] = (LeadScoreError, *StoreError)
+"""A user error or a failing store (either backend): logged, the thread carries on."""
 
 
 class DecaySweep:
     """A daemon thread: sweep every ``interval_seconds`` (the first one an interval after start)."""
 
-    def __init__(self, service: ScoringService, open_connection: Callable[[], sqlite3.Connection], *,
+    def __init__(self, service: ScoringService, open_connection: Callable[[], Connection], *,
                  interval_seconds: float, chunk: int) -> None:
         self.service = service
         self.open_connection = open_connection
@@ -48,13 +50,13 @@ class DecaySweep:
             while not self.stopping.wait(self.interval):
                 try:
                     self.sweep(con)
-                except (LeadScoreError, sqlite3.Error) as error:  # try again at the next sweep
+                except RECOVERABLE as error:  # try again at the next sweep
                     log.warning("decay sweep stopped early: %s", error)
                 self.sweeps += 1
         finally:
             con.close()
 
-    def sweep(self, con: sqlite3.Connection) -> int:
+    def sweep(self, con: Connection) -> int:
         """Rescore every lead whose stored stage is in the queue; return how many were rescored."""
         version = self.service.models.active.version
         ids = [str(r[0]) for r in con.execute(

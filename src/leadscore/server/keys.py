@@ -14,13 +14,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from typing import Literal
 
 from leadscore.errors import DataError, Issue
+from leadscore.server.store import Connection
 
 Scope = Literal["read", "write", "admin"]
 SCOPES: tuple[Scope, ...] = ("read", "write", "admin")
@@ -44,7 +44,7 @@ def _hash(secret: str, salt: bytes) -> bytes:
     return hashlib.scrypt(secret.encode(), salt=salt, **_SCRYPT)
 
 
-def create_key(con: sqlite3.Connection, scope: Scope, *, label: str | None = None) -> tuple[ApiKey, str]:
+def create_key(con: Connection, scope: Scope, *, label: str | None = None) -> tuple[ApiKey, str]:
     """Create a key; return its record and the full key text (shown to the user once, never stored)."""
     if scope not in SCOPES:
         raise DataError(f"unknown scope {scope!r}", [Issue("unknown scope", hint="use read, write or admin")])
@@ -57,13 +57,13 @@ def create_key(con: sqlite3.Connection, scope: Scope, *, label: str | None = Non
     return ApiKey(key_id, scope, label, now_us), f"{PREFIX}{key_id}_{secret}"
 
 
-def list_keys(con: sqlite3.Connection) -> list[ApiKey]:
+def list_keys(con: Connection) -> list[ApiKey]:
     rows = con.execute("SELECT key_id, scope, label, created_us, revoked_us FROM api_keys ORDER BY created_us"
                        ).fetchall()
     return [ApiKey(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 
-def revoke_key(con: sqlite3.Connection, key_id: str) -> bool:
+def revoke_key(con: Connection, key_id: str) -> bool:
     """Revoke a key by id; False when there is no such active key."""
     cursor = con.execute("UPDATE api_keys SET revoked_us = ? WHERE key_id = ? AND revoked_us IS NULL",
                          (time.time_ns() // 1000, key_id))
@@ -78,7 +78,7 @@ class KeyCache:
         self._lock = threading.Lock()
         self._limit = limit
 
-    def check(self, con: sqlite3.Connection, presented: str | None) -> ApiKey | None:
+    def check(self, con: Connection, presented: str | None) -> ApiKey | None:
         """The key's record when ``presented`` is a valid, unrevoked key; else None."""
         if not presented or not presented.startswith(PREFIX):
             return None

@@ -11,7 +11,6 @@ batch numbers. Reads rescore at read time, so decay is always up to the moment o
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -28,7 +27,7 @@ from leadscore.api.serving import (
 )
 from leadscore.errors import DataError, Issue
 from leadscore.server import store
-from leadscore.server.store import ScoreRow, StoredEvent, StoredLead, from_us, to_us
+from leadscore.server.store import Connection, ScoreRow, StoredEvent, StoredLead, from_us, to_us
 from leadscore.server.webhooks import enqueue_stage_change
 
 NOT_QUEUED = 1_000_000
@@ -72,7 +71,7 @@ def summary(score: LeadScore, model: ServingModel, as_of: datetime, previous: Sc
 class ScoringService:
     """The service's state: its store connection, the served model(s) and the clock."""
 
-    def __init__(self, con: sqlite3.Connection, models: Models, *, now: Callable[[], datetime],
+    def __init__(self, con: Connection, models: Models, *, now: Callable[[], datetime],
                  history_limit: int = 50, on_enqueued: Callable[[], None] | None = None) -> None:
         self.con = con
         self.models = models
@@ -84,7 +83,7 @@ class ScoringService:
 
     # -- scoring one lead from the store ----------------------------------------------------------
 
-    def lead_inputs(self, con: sqlite3.Connection, model: ServingModel, lead: StoredLead
+    def lead_inputs(self, con: Connection, model: ServingModel, lead: StoredLead
                     ) -> tuple[dict[str, Any] | None, list[dict[str, Any]], bool]:
         plan = model.plan
         account = store.get_account(con, lead.account_id)
@@ -103,12 +102,12 @@ class ScoringService:
                 duplicate = lead_key in duplicate_keys(model, rows)
         return account, events, duplicate
 
-    def score_stored(self, con: sqlite3.Connection, model: ServingModel, lead: StoredLead, as_of: datetime
+    def score_stored(self, con: Connection, model: ServingModel, lead: StoredLead, as_of: datetime
                      ) -> LeadScore:
         account, events, duplicate = self.lead_inputs(con, model, lead)
         return score_one(model, lead.row, account=account, events=events, as_of=as_of, is_duplicate=duplicate)
 
-    def rescore(self, con: sqlite3.Connection, lead_id: str, now: datetime, cause: str
+    def rescore(self, con: Connection, lead_id: str, now: datetime, cause: str
                 ) -> tuple[LeadScore, ScoreRow | None] | None:
         """Rescore a stored lead under the served (and building) model; inside a transaction."""
         lead = store.get_lead(con, lead_id)
@@ -133,7 +132,7 @@ class ScoringService:
                     self.stage_changed(con, model, score, previous.stage if previous else None, now, cause)
         return result
 
-    def stage_changed(self, con: sqlite3.Connection, model: ServingModel, score: LeadScore, old: str | None,
+    def stage_changed(self, con: Connection, model: ServingModel, score: LeadScore, old: str | None,
                       now: datetime, cause: str) -> None:
         payload = {"type": "lead.stage_changed", "lead_id": score.lead_id, "from_stage": old,
                    "to_stage": score.stage, "total": score.total, "grade": score.grade,

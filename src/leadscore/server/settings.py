@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AwareDatetime, Field, SecretStr, model_validator
+from pydantic import AwareDatetime, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_WEBHOOK_SECRET = "leadscore-local-only-webhook-secret"
@@ -23,12 +23,15 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LEADSCORE_", extra="ignore", frozen=True)
 
     environment: Literal["local", "staging", "production"] = "local"
-    store: Path = Field(Path("leadscore-store/leadscore.db"), description="The SQLite store file.")
+    store: Path | str = Field(Path("leadscore-store/leadscore.db"),
+                              description="The store: a SQLite file, or a Postgres database as a URL "
+                                          "postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE.")
     model: Path | None = Field(None, description="Model file to serve (and to reread on SIGHUP).")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     synchronous: Literal["normal", "full"] = Field(
-        "normal", description="normal: survives a killed process; full: also a power cut (fsync per commit).")
+        "normal", description="normal: survives a killed process; full: also a power cut (fsync per commit). "
+                              "Postgres: full sets synchronous_commit=on; normal keeps the server's setting.")
     max_body_bytes: int = Field(1_000_000, ge=1_000)
     max_batch_events: int = Field(1_000, ge=1)
     max_clock_skew_seconds: float = Field(300.0, ge=0, description="How far in the future an event may be.")
@@ -46,7 +49,16 @@ class Settings(BaseSettings):
     decay_sweep_seconds: float = Field(
         300.0, ge=0, description="Rescore the queued leads this often, so decay moves stages (0: never).")
     access_log: bool = Field(True, description="Log every request (uvicorn's access log).")
-    prewarm: bool = Field(True, description="At start, ask the OS to read the store file ahead (page cache).")
+    prewarm: bool = Field(True, description="At start, ask the OS to read the store file ahead (page cache); "
+                                            "SQLite only.")
+
+    @field_validator("store", mode="before")
+    @classmethod
+    def _store_target(cls, value: object) -> object:
+        """A ``postgresql://`` URL stays text (as a Path it would lose a slash); anything else is a file."""
+        from leadscore.server.store import locate
+
+        return locate(value) if isinstance(value, str | Path) else value
 
     @model_validator(mode="after")
     def _secret_outside_local(self) -> Settings:

@@ -16,6 +16,15 @@ canonical text (``str(value)``), so ``42`` and ``"42"`` name the same lead.
 Durability: each call that changes data is one transaction. ``synchronous=NORMAL`` (the default)
 survives the process being killed at any moment; ``full`` also survives a power cut, at the cost
 of an fsync per commit.
+
+Backends: the functions here take a ``Connection`` (the protocol below). The default is SQLite: a
+``sqlite3.Connection`` subclass that only adds ``dialect`` and ``begin_write``, so every
+``execute`` is sqlite3's own C method with no wrapper in between (this path is the one that must
+stay fast). A ``postgresql://`` store URL selects ``server/postgres.py`` instead (needs the
+``postgres`` extra): it translates the ``?`` placeholders once per statement text and serializes
+writers with an advisory lock, like SQLite's ``BEGIN IMMEDIATE``
+(``docs/decisions/0010-postgres-store.md``). SQL is written once, in the subset both understand;
+the few places that differ test ``con.dialect``.
 """
 
 from __future__ import annotations
@@ -23,16 +32,71 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 from leadscore.errors import BackendError, DataError, Issue
 
 EPOCH = datetime(1970, 1, 1)
 Synchronous = Literal["normal", "full"]
+Dialect = Literal["sqlite", "postgres"]
+StoreTarget = Path | str
+"""Where a store is: a SQLite file (a ``Path``) or a ``postgresql://`` URL (a ``str``)."""
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+class Cursor(Protocol):
+    """What callers use of a query's result: ``sqlite3.Cursor`` and psycopg's cursor both fit."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def fetchmany(self, size: int = ..., /) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    """A store connection in autocommit mode; ``transaction(con)`` groups writes.
+
+    SQL uses ``?`` placeholders. ``dialect`` names the backend for the few statements that differ."""
+
+    @property
+    def dialect(self) -> Dialect: ...
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Cursor: ...
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor: ...
+
+    def begin_write(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class PostgresError(Exception):
+    """A psycopg error, re-raised by the Postgres connection so that catch sites need no psycopg import."""
+
+
+StoreError: tuple[type[Exception], ...] = (sqlite3.Error, PostgresError)
+"""What a failing store raises, whichever the backend: for ``except store.StoreError``."""
+
+
+class SqliteConnection(sqlite3.Connection):
+    """sqlite3's connection with the two members of ``Connection`` it lacks; ``execute`` is untouched."""
+
+    dialect: Dialect = "sqlite"
+
+    def begin_write(self) -> None:
+        """Take the write lock now (not at the first write): one writer at a time, no upgrade deadlock."""
+        self.execute("BEGIN IMMEDIATE")
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -137,11 +201,47 @@ class StoredLead:
     row: dict[str, Any]
 
 
-def connect(path: Path, *, synchronous: Synchronous = "normal") -> sqlite3.Connection:
-    """Open (and create) the store; raise BackendError naming the file if SQLite cannot."""
+def is_postgres(target: StoreTarget) -> bool:
+    """True for a ``postgresql://`` (or ``postgres://``) URL, which selects the Postgres store."""
+    return isinstance(target, str) and target.lower().startswith(POSTGRES_SCHEMES)
+
+
+def locate(target: StoreTarget) -> StoreTarget:
+    """A store URL stays text; anything else is a file path (``Path("a://b")`` would eat a slash)."""
+    return target if is_postgres(target) else Path(target)
+
+
+def redact(target: StoreTarget) -> str:
+    """The store as it may be printed or logged: a URL's password is replaced by ``***``."""
+    text = str(target)
+    if not is_postgres(target):
+        return text
+    parts = urlsplit(text)
+    if parts.password is None:
+        return text
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def connect(target: StoreTarget, *, synchronous: Synchronous = "normal") -> Connection:
+    """Open (and create) the store: a SQLite file, or the Postgres database of a ``postgresql://`` URL.
+
+    Raise BackendError naming the store (password redacted) when it cannot be opened."""
+    target = locate(target)
+    if isinstance(target, str):
+        from leadscore.server import postgres
+
+        return postgres.connect(target, synchronous=synchronous)
+    return connect_sqlite(target, synchronous=synchronous)
+
+
+def connect_sqlite(path: Path, *, synchronous: Synchronous = "normal") -> SqliteConnection:
+    """Open (and create) the SQLite store; raise BackendError naming the file if SQLite cannot."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30.0)
+        con = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30.0,
+                              factory=SqliteConnection)
         con.execute("PRAGMA journal_mode = WAL")
         con.execute(f"PRAGMA synchronous = {'FULL' if synchronous == 'full' else 'NORMAL'}")
         con.execute("PRAGMA busy_timeout = 30000")
@@ -156,9 +256,10 @@ def connect(path: Path, *, synchronous: Synchronous = "normal") -> sqlite3.Conne
 
 
 @contextlib.contextmanager
-def transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One write transaction (BEGIN IMMEDIATE ... COMMIT); rolled back on any error."""
-    con.execute("BEGIN IMMEDIATE")
+def transaction(con: Connection) -> Iterator[Connection]:
+    """One write transaction (SQLite: BEGIN IMMEDIATE; Postgres: BEGIN + advisory lock); rolled back on
+    any error. Writers wait for each other, so read-modify-write inside (meta, scores) is safe."""
+    con.begin_write()
     try:
         yield con
     except BaseException:
@@ -167,23 +268,23 @@ def transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     con.execute("COMMIT")
 
 
-def get_meta(con: sqlite3.Connection, key: str) -> str | None:
+def get_meta(con: Connection, key: str) -> str | None:
     row = con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
     return None if row is None else str(row[0])
 
 
-def set_meta(con: sqlite3.Connection, key: str, value: str) -> None:
+def set_meta(con: Connection, key: str, value: str) -> None:
     con.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value))
 
 
-def known_columns(con: sqlite3.Connection) -> dict[str, list[str]]:
+def known_columns(con: Connection) -> dict[str, list[str]]:
     """Columns seen so far: ``leads``, ``accounts`` (row keys) and ``events`` (property names)."""
     text = get_meta(con, "columns")
     return {str(k): list(v) for k, v in json.loads(text).items()} if text else {}
 
 
-def add_columns(con: sqlite3.Connection, table: str, names: Sequence[str]) -> bool:
+def add_columns(con: Connection, table: str, names: Sequence[str]) -> bool:
     """Record new column names of ``table``; True when something was new (call inside a transaction)."""
     known = known_columns(con)
     have = known.setdefault(table, [])
@@ -198,7 +299,7 @@ def add_columns(con: sqlite3.Connection, table: str, names: Sequence[str]) -> bo
 # -- leads and accounts ------------------------------------------------------------------------
 
 
-def upsert_lead(con: sqlite3.Connection, lead_id: str, account_id: str | None, email_norm: str | None,
+def upsert_lead(con: Connection, lead_id: str, account_id: str | None, email_norm: str | None,
                 row: dict[str, Any], now_us: int) -> StoredLead | None:
     """Insert or replace a lead; return the previous version (None when new)."""
     previous = get_lead(con, lead_id)
@@ -208,7 +309,7 @@ def upsert_lead(con: sqlite3.Connection, lead_id: str, account_id: str | None, e
     return previous
 
 
-def get_lead(con: sqlite3.Connection, lead_id: str) -> StoredLead | None:
+def get_lead(con: Connection, lead_id: str) -> StoredLead | None:
     found = con.execute("SELECT lead_id, account_id, email_norm, row FROM leads WHERE lead_id = ?",
                         (lead_id,)).fetchone()
     if found is None:
@@ -216,42 +317,42 @@ def get_lead(con: sqlite3.Connection, lead_id: str) -> StoredLead | None:
     return StoredLead(found[0], found[1], found[2], json.loads(found[3]))
 
 
-def lead_exists(con: sqlite3.Connection, lead_id: str) -> bool:
+def lead_exists(con: Connection, lead_id: str) -> bool:
     return con.execute("SELECT 1 FROM leads WHERE lead_id = ?", (lead_id,)).fetchone() is not None
 
 
-def leads_with_email(con: sqlite3.Connection, email_norm: str) -> list[StoredLead]:
+def leads_with_email(con: Connection, email_norm: str) -> list[StoredLead]:
     rows = con.execute("SELECT lead_id, account_id, email_norm, row FROM leads WHERE email_norm = ?",
                        (email_norm,)).fetchall()
     return [StoredLead(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
 
 
-def leads_of_account(con: sqlite3.Connection, account_id: str, *, limit: int) -> list[StoredLead]:
+def leads_of_account(con: Connection, account_id: str, *, limit: int) -> list[StoredLead]:
     rows = con.execute("SELECT lead_id, account_id, email_norm, row FROM leads WHERE account_id = ? "
                        "ORDER BY lead_id LIMIT ?", (account_id, limit)).fetchall()
     return [StoredLead(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
 
 
-def upsert_account(con: sqlite3.Connection, account_id: str, row: dict[str, Any], now_us: int) -> None:
+def upsert_account(con: Connection, account_id: str, row: dict[str, Any], now_us: int) -> None:
     con.execute("INSERT INTO accounts VALUES (?, ?, ?) ON CONFLICT (account_id) DO UPDATE SET "
                 "row = excluded.row, updated_us = excluded.updated_us", (account_id, dumps(row), now_us))
 
 
-def get_account(con: sqlite3.Connection, account_id: str | None) -> dict[str, Any] | None:
+def get_account(con: Connection, account_id: str | None) -> dict[str, Any] | None:
     if account_id is None:
         return None
     found = con.execute("SELECT row FROM accounts WHERE account_id = ?", (account_id,)).fetchone()
     return None if found is None else dict(json.loads(found[0]))
 
 
-def all_lead_ids(con: sqlite3.Connection) -> list[str]:
+def all_lead_ids(con: Connection) -> list[str]:
     return [str(r[0]) for r in con.execute("SELECT lead_id FROM leads ORDER BY lead_id").fetchall()]
 
 
 # -- events -------------------------------------------------------------------------------------
 
 
-def insert_event(con: sqlite3.Connection, event: StoredEvent, now_us: int) -> Literal["stored", "duplicate"]:
+def insert_event(con: Connection, event: StoredEvent, now_us: int) -> Literal["stored", "duplicate"]:
     """Store an event once: the same id again with the same content is a duplicate (changes nothing);
     with other content it is a DataError (409), so a reused id never silently replaces an event."""
     cursor = con.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
@@ -270,13 +371,13 @@ def insert_event(con: sqlite3.Connection, event: StoredEvent, now_us: int) -> Li
                            hint="event ids must be unique; resend an event only with identical content")])
 
 
-def events_of_lead(con: sqlite3.Connection, lead_id: str) -> list[StoredEvent]:
+def events_of_lead(con: Connection, lead_id: str) -> list[StoredEvent]:
     rows = con.execute("SELECT event_id, lead_id, ts_us, type, props, key_int FROM events WHERE lead_id = ?",
                        (lead_id,)).fetchall()
     return [StoredEvent(r[0], r[1], r[2], r[3], json.loads(r[4]) if r[4] else {}, bool(r[5])) for r in rows]
 
 
-def event_count(con: sqlite3.Connection) -> int:
+def event_count(con: Connection) -> int:
     row = con.execute("SELECT count(*) FROM events").fetchone()
     return int(row[0])
 
@@ -293,13 +394,13 @@ class ScoreRow:
     next_action: str | None
 
 
-def get_score(con: sqlite3.Connection, version: str, lead_id: str) -> ScoreRow | None:
+def get_score(con: Connection, version: str, lead_id: str) -> ScoreRow | None:
     row = con.execute("SELECT lead_id, total, grade, stage, next_action FROM scores "
                       "WHERE model_version = ? AND lead_id = ?", (version, lead_id)).fetchone()
     return None if row is None else ScoreRow(*row)
 
 
-def put_score(con: sqlite3.Connection, version: str, score: ScoreRow, stage_rank: int, now_us: int) -> None:
+def put_score(con: Connection, version: str, score: ScoreRow, stage_rank: int, now_us: int) -> None:
     con.execute("INSERT INTO scores VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (model_version, lead_id) DO "
                 "UPDATE SET total = excluded.total, grade = excluded.grade, stage = excluded.stage, "
                 "stage_rank = excluded.stage_rank, next_action = excluded.next_action, "
@@ -308,20 +409,20 @@ def put_score(con: sqlite3.Connection, version: str, score: ScoreRow, stage_rank
                  now_us))
 
 
-def add_history(con: sqlite3.Connection, version: str, score: ScoreRow, now_us: int, cause: str) -> None:
+def add_history(con: Connection, version: str, score: ScoreRow, now_us: int, cause: str) -> None:
     con.execute("INSERT INTO score_history (lead_id, at_us, model_version, total, grade, stage, cause) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (score.lead_id, now_us, version, score.total, score.grade, score.stage, cause))
 
 
-def history_of(con: sqlite3.Connection, lead_id: str, *, limit: int) -> list[dict[str, Any]]:
+def history_of(con: Connection, lead_id: str, *, limit: int) -> list[dict[str, Any]]:
     rows = con.execute("SELECT at_us, model_version, total, grade, stage, cause FROM score_history "
                        "WHERE lead_id = ? ORDER BY id DESC LIMIT ?", (lead_id, limit)).fetchall()
     return [{"at": iso_utc(r[0]), "model_version": r[1], "total": r[2], "grade": r[3], "stage": r[4],
              "cause": r[5]} for r in rows]
 
 
-def queue_candidates(con: sqlite3.Connection, version: str, max_rank: int, *, offset: int, limit: int
+def queue_candidates(con: Connection, version: str, max_rank: int, *, offset: int, limit: int
                      ) -> list[str]:
     rows = con.execute("SELECT lead_id FROM scores WHERE model_version = ? AND stage_rank < ? "
                        "ORDER BY stage_rank, total DESC, lead_id LIMIT ? OFFSET ?",
@@ -332,22 +433,25 @@ def queue_candidates(con: sqlite3.Connection, version: str, max_rank: int, *, of
 # -- feedback -------------------------------------------------------------------------------------
 
 
-def add_feedback(con: sqlite3.Connection, lead_id: str, decision: str, reason: str | None, decided_at: str,
+def add_feedback(con: Connection, lead_id: str, decision: str, reason: str | None, decided_at: str,
                  rep: str | None, score: ScoreRow | None, version: str, note: str | None = None) -> int:
+    returning = " RETURNING id" if con.dialect == "postgres" else ""
     cursor = con.execute("INSERT INTO feedback (lead_id, decision, reason, decided_at, rep, model_version, "
-                         "total, stage, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         "total, stage, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" + returning,
                          (lead_id, decision, reason, decided_at, rep, version,
                           score.total if score else None, score.stage if score else None, note))
-    return int(cursor.lastrowid or 0)
+    if con.dialect == "postgres":  # no lastrowid there: the id comes back from RETURNING
+        return int(cursor.fetchone()[0])
+    return int(getattr(cursor, "lastrowid", 0) or 0)
 
 
-def feedback_of(con: sqlite3.Connection, lead_id: str) -> list[dict[str, Any]]:
+def feedback_of(con: Connection, lead_id: str) -> list[dict[str, Any]]:
     rows = con.execute("SELECT decision, reason, decided_at, rep, note FROM feedback WHERE lead_id = ? ORDER BY id",
                        (lead_id,)).fetchall()
     return [{"decision": r[0], "reason": r[1], "decided_at": r[2], "rep": r[3], "note": r[4]} for r in rows]
 
 
-def decided_leads(con: sqlite3.Connection, lead_ids: Sequence[str]) -> set[str]:
+def decided_leads(con: Connection, lead_ids: Sequence[str]) -> set[str]:
     """Leads among ``lead_ids`` that sales already accepted or rejected (they leave the queue)."""
     if not lead_ids:
         return set()
@@ -356,7 +460,7 @@ def decided_leads(con: sqlite3.Connection, lead_ids: Sequence[str]) -> set[str]:
     return {str(r[0]) for r in rows.fetchall()}
 
 
-def export_feedback(con: sqlite3.Connection, out: Path) -> int:
+def export_feedback(con: Connection, out: Path) -> int:
     """Write the feedback table as Parquet; return the row count.
 
     The columns are those ``leadscore feedback import`` reads (lead_id, decision, reason,

@@ -11,7 +11,6 @@ that was active before, rescored the same way. A restart resumes an unfinished b
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -21,12 +20,14 @@ from leadscore.api.serving import ServingModel, serving_model_from_text
 from leadscore.errors import DataError, Issue, LeadScoreError
 from leadscore.server import store
 from leadscore.server.service import Models, ScoringService, stage_rank
-from leadscore.server.store import ScoreRow, iso_utc, to_us
+from leadscore.server.store import Connection, ScoreRow, StoreError, iso_utc, to_us
 
 log = logging.getLogger(__name__)
+RECOVERABLE: tuple[type[Exception], ...] = (LeadScoreError, *StoreError)
+"""A user error or a failing store (either backend): logged, the thread carries on."""
 
 
-def record(con: sqlite3.Connection, model: ServingModel, status: str, now_us: int, action: str) -> None:
+def record(con: Connection, model: ServingModel, status: str, now_us: int, action: str) -> None:
     seq_row = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM models").fetchone()
     con.execute("INSERT INTO models (version, name, source, text, status, loaded_us, seq) VALUES "
                 "(?, ?, ?, ?, ?, ?, ?) ON CONFLICT (version) DO UPDATE SET status = excluded.status, "
@@ -36,7 +37,7 @@ def record(con: sqlite3.Connection, model: ServingModel, status: str, now_us: in
                 (now_us, action, model.version, model.loaded.source))
 
 
-def stored_model(con: sqlite3.Connection, status: str, *, same_as: ServingModel | None = None
+def stored_model(con: Connection, status: str, *, same_as: ServingModel | None = None
                  ) -> ServingModel | None:
     """The newest model with this status; ``same_as`` is returned when its text is the stored one."""
     row = con.execute("SELECT text, source FROM models WHERE status = ? ORDER BY seq DESC LIMIT 1",
@@ -48,12 +49,12 @@ def stored_model(con: sqlite3.Connection, status: str, *, same_as: ServingModel 
     return serving_model_from_text(str(row[0]), source=row[1])
 
 
-def history(con: sqlite3.Connection) -> list[dict[str, Any]]:
+def history(con: Connection) -> list[dict[str, Any]]:
     rows = con.execute("SELECT at_us, action, version, detail FROM model_history ORDER BY id DESC LIMIT 100")
     return [{"at": iso_utc(r[0]), "action": r[1], "version": r[2], "detail": r[3]} for r in rows.fetchall()]
 
 
-def previous_version(con: sqlite3.Connection, current: str) -> ServingModel:
+def previous_version(con: Connection, current: str) -> ServingModel:
     """The version that was active before the current one (what a rollback goes back to)."""
     rows = con.execute("SELECT version FROM model_history WHERE action IN ('activated') ORDER BY id DESC"
                        ).fetchall()
@@ -68,7 +69,7 @@ def previous_version(con: sqlite3.Connection, current: str) -> ServingModel:
 class Rebuilder:
     """Rescores every lead under a new model in a background thread, then makes it the served one."""
 
-    def __init__(self, service: ScoringService, open_connection: Callable[[], sqlite3.Connection], *,
+    def __init__(self, service: ScoringService, open_connection: Callable[[], Connection], *,
                  chunk: int, pause_seconds: float = 0.0) -> None:
         self.service = service
         self.open_connection = open_connection
@@ -101,7 +102,7 @@ class Rebuilder:
         con = self.open_connection()
         try:
             self._rescore_all(con, model)
-        except (LeadScoreError, sqlite3.Error) as error:  # e.g. a rule that cannot read a stored value
+        except RECOVERABLE as error:  # e.g. a rule that cannot read a stored value
             log.error("model %s not switched to: %s", model.version, error)
             self._fail(con, model, str(error).splitlines()[0])
         except Exception:  # the thread's last-resort handler (as the CLI's): the old version keeps serving
@@ -110,7 +111,7 @@ class Rebuilder:
         finally:
             con.close()
 
-    def _fail(self, con: sqlite3.Connection, model: ServingModel, reason: str) -> None:
+    def _fail(self, con: Connection, model: ServingModel, reason: str) -> None:
         with store.transaction(con):
             con.execute("UPDATE models SET status = 'failed' WHERE version = ? AND status = 'building'",
                         (model.version,))
@@ -123,7 +124,7 @@ class Rebuilder:
     def _current(self, model: ServingModel) -> bool:
         return self.service.models.building is model
 
-    def _rescore_all(self, con: sqlite3.Connection, model: ServingModel) -> None:
+    def _rescore_all(self, con: Connection, model: ServingModel) -> None:
         service = self.service
         ids = store.all_lead_ids(con)
         self.progress["total"] = len(ids)
@@ -145,7 +146,7 @@ class Rebuilder:
                 time.sleep(self.pause_seconds)
         self._activate(con, model)
 
-    def _activate(self, con: sqlite3.Connection, model: ServingModel) -> None:
+    def _activate(self, con: Connection, model: ServingModel) -> None:
         service = self.service
         with service.lock:
             if not self._current(model):
@@ -153,11 +154,12 @@ class Rebuilder:
             old = service.models.active
             now = service.now()
             now_us = to_us(now)
+            differs = "IS NOT" if con.dialect == "sqlite" else "IS DISTINCT FROM"  # NULL-safe "!="
             with store.transaction(con):
                 moved = con.execute(
                     "SELECT n.lead_id, o.stage, n.total, n.grade, n.stage FROM scores n LEFT JOIN scores o "
                     "ON o.model_version = ? AND o.lead_id = n.lead_id WHERE n.model_version = ? "
-                    "AND o.stage IS NOT n.stage", (old.version, model.version)).fetchall()
+                    f"AND o.stage {differs} n.stage", (old.version, model.version)).fetchall()
                 cause = f"model {model.version}"
                 for lead_id, from_stage, total, grade, to_stage in moved:
                     row = ScoreRow(lead_id, total, grade, to_stage, None)

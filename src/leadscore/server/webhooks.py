@@ -18,14 +18,13 @@ import hashlib
 import hmac
 import json
 import logging
-import sqlite3
 import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from leadscore.server.store import dumps
+from leadscore.server.store import Connection, StoreError, dumps
 
 log = logging.getLogger(__name__)
 
@@ -64,23 +63,23 @@ class Subscription:
         return {"id": self.id, "url": self.url, "stages": list(self.stages) if self.stages else None}
 
 
-def subscribe(con: sqlite3.Connection, url: str, stages: Sequence[str] | None, now_us: int) -> Subscription:
+def subscribe(con: Connection, url: str, stages: Sequence[str] | None, now_us: int) -> Subscription:
     sub = Subscription(f"wh_{uuid.uuid4().hex[:12]}", url, tuple(stages) if stages else None, now_us)
     con.execute("INSERT INTO webhooks VALUES (?, ?, ?, ?, 1)",
                 (sub.id, url, dumps(list(stages)) if stages else None, now_us))
     return sub
 
 
-def unsubscribe(con: sqlite3.Connection, webhook_id: str) -> bool:
+def unsubscribe(con: Connection, webhook_id: str) -> bool:
     return con.execute("UPDATE webhooks SET active = 0 WHERE id = ? AND active = 1", (webhook_id,)).rowcount == 1
 
 
-def subscriptions(con: sqlite3.Connection) -> list[Subscription]:
+def subscriptions(con: Connection) -> list[Subscription]:
     rows = con.execute("SELECT id, url, stages, created_us FROM webhooks WHERE active = 1 ORDER BY created_us")
     return [Subscription(r[0], r[1], tuple(json.loads(r[2])) if r[2] else None, r[3]) for r in rows.fetchall()]
 
 
-def enqueue_stage_change(con: sqlite3.Connection, payload: dict[str, Any], to_stage: str | None,
+def enqueue_stage_change(con: Connection, payload: dict[str, Any], to_stage: str | None,
                          now_us: int) -> int:
     """Outbox rows for every subscription that wants this stage; call inside the score's transaction."""
     count = 0
@@ -95,14 +94,14 @@ def enqueue_stage_change(con: sqlite3.Connection, payload: dict[str, Any], to_st
     return count
 
 
-def outbox_counts(con: sqlite3.Connection) -> dict[str, int]:
+def outbox_counts(con: Connection) -> dict[str, int]:
     return {str(r[0]): int(r[1]) for r in con.execute("SELECT status, count(*) FROM outbox GROUP BY status")}
 
 
 class Dispatcher:
     """Delivers due outbox rows until stopped; woken early when a transaction enqueued something."""
 
-    def __init__(self, con: sqlite3.Connection, *, secret: str, timeout_seconds: float, backoff_seconds: float,
+    def __init__(self, con: Connection, *, secret: str, timeout_seconds: float, backoff_seconds: float,
                  backoff_max_seconds: float, max_attempts: int, poll_seconds: float) -> None:
         self.con = con
         self.secret = secret
@@ -128,7 +127,7 @@ class Dispatcher:
                     if due:
                         await asyncio.gather(*(self._deliver(client, *row) for row in due))
                         continue
-                except sqlite3.Error as exc:  # the store is busy or closing: try again shortly
+                except StoreError as exc:  # the store is busy or closing: try again shortly
                     log.warning("webhook outbox: %s", exc)
                 self.wake.clear()
                 with contextlib.suppress(TimeoutError):

@@ -10,18 +10,23 @@ from pathlib import Path
 import httpx
 import pytest
 
-from serve_support import SERVE_MODEL, Server, start_server, wait_for
+from serve_support import BACKENDS, SERVE_MODEL, Server, new_store, start_server, wait_for
 
 NEW_MODEL = SERVE_MODEL.replace("model: serve-test", "model: serve-test-v2").replace("demo_request: 40",
                                                                                      "demo_request: 50")
 SLOW_BUILD = {"LEADSCORE_REBUILD_CHUNK_LEADS": "5", "LEADSCORE_REBUILD_PAUSE_SECONDS": "0.1"}
 
 
+ON_BOTH = pytest.mark.parametrize("server", BACKENDS, indirect=True)
+"""Run a test on both store backends (the fixture's default is SQLite)."""
+
+
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
+def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Server]:
     model = tmp_path / "model.yaml"
     model.write_text(SERVE_MODEL, encoding="utf-8")
-    running = start_server(tmp_path / "store.db", model, env=SLOW_BUILD)
+    store = new_store(request, tmp_path, getattr(request, "param", "sqlite"))
+    running = start_server(store, model, env=SLOW_BUILD, folder=tmp_path)
     with running.client() as api:
         api.put("/v1/accounts/1", json={"industry": "technology"}).raise_for_status()
         for index in range(40):
@@ -54,6 +59,7 @@ def test_a_model_with_errors_is_refused_with_every_issue_and_changes_nothing(ser
         assert (active_version(api), api.get("/v1/leads/m0").json()["total"]) == before
 
 
+@ON_BOTH
 def test_a_new_model_is_rescored_in_the_background_then_served(server: Server) -> None:
     with server.client() as api:
         old = active_version(api)
@@ -73,6 +79,7 @@ def test_a_new_model_is_rescored_in_the_background_then_served(server: Server) -
         assert actions[:2] == [("activated", new), ("reload", new)]
 
 
+@ON_BOTH
 def test_a_rollback_goes_back_to_the_previous_version(server: Server) -> None:
     with server.client() as api:
         old = active_version(api)
@@ -100,7 +107,8 @@ def test_scores_read_at_t_reflect_decay_up_to_t_without_any_new_event(server: Se
         at_first = api.get("/v1/leads/m0").json()
         assert at_first["stage"] == "hot"
     server.stop()
-    later = start_server(server.store, server.model, keys=server.keys, frozen_now="2026-07-29T00:00:00")
+    later = start_server(server.store, server.model, keys=server.keys, frozen_now="2026-07-29T00:00:00",
+                         folder=server.folder)
     try:
         with later.client() as api:
             lead = api.get("/v1/leads/m0").json()
@@ -117,7 +125,7 @@ def test_a_model_change_interrupted_by_kill_9_resumes_after_the_restart(server: 
     with server.client() as api:
         new = api.post("/v1/model", json={"yaml": NEW_MODEL}).json()["version"]
     server.kill()
-    restarted = start_server(server.store, server.model, keys=server.keys, env=SLOW_BUILD)
+    restarted = start_server(server.store, server.model, keys=server.keys, env=SLOW_BUILD, folder=server.folder)
     try:
         with restarted.client() as api:
             wait_for(lambda: active_version(api) == new, timeout=30)
@@ -126,6 +134,7 @@ def test_a_model_change_interrupted_by_kill_9_resumes_after_the_restart(server: 
         restarted.stop()
 
 
+@ON_BOTH
 def test_a_model_that_cannot_score_the_stored_leads_fails_and_the_old_one_keeps_serving(server: Server) -> None:
     with server.client() as api:
         old = active_version(api)

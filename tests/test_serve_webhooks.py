@@ -9,13 +9,20 @@ import httpx
 import pytest
 
 from leadscore.server.webhooks import verify_signature
-from serve_support import SERVE_MODEL, WEBHOOK_SECRET, Receiver, Server, start_server, wait_for
+from serve_support import BACKENDS, SERVE_MODEL, WEBHOOK_SECRET, Receiver, Server, new_store, start_server, wait_for
 
 
-def serve(tmp_path: Path) -> Server:
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The store backend of a test that runs on both (SQLite file, PostgreSQL database)."""
+    return str(request.param)
+
+
+def serve(tmp_path: Path, request: pytest.FixtureRequest | None = None, backend: str = "sqlite") -> Server:
     model = tmp_path / "model.yaml"
     model.write_text(SERVE_MODEL, encoding="utf-8")
-    return start_server(tmp_path / "store.db", model)
+    store = new_store(request, tmp_path, backend) if request is not None else tmp_path / "store.db"
+    return start_server(store, model, folder=tmp_path)
 
 
 def make_lead(api: httpx.Client, lead_id: str) -> None:
@@ -27,9 +34,10 @@ def demo_request(api: httpx.Client, event_id: str, lead_id: str) -> None:
                                  "ts": "2026-06-29T10:00:00Z"}).raise_for_status()
 
 
-def test_a_lead_becoming_hot_is_delivered_signed_with_a_delivery_id(tmp_path: Path) -> None:
+def test_a_lead_becoming_hot_is_delivered_signed_with_a_delivery_id(tmp_path: Path, request: pytest.FixtureRequest,
+                                                                    backend: str) -> None:
     receiver = Receiver()
-    server = serve(tmp_path)
+    server = serve(tmp_path, request, backend)
     try:
         with server.client() as api:
             sub = api.post("/v1/webhooks", json={"url": receiver.url, "stages": ["hot"]})
@@ -51,9 +59,10 @@ def test_a_lead_becoming_hot_is_delivered_signed_with_a_delivery_id(tmp_path: Pa
         receiver.close()
 
 
-def test_a_failing_receiver_gets_retries_with_backoff_and_the_same_delivery_id(tmp_path: Path) -> None:
+def test_a_failing_receiver_gets_retries_with_backoff_and_the_same_delivery_id(
+        tmp_path: Path, request: pytest.FixtureRequest, backend: str) -> None:
     receiver = Receiver(fail_first=3)
-    server = serve(tmp_path)
+    server = serve(tmp_path, request, backend)
     try:
         with server.client() as api:
             api.post("/v1/webhooks", json={"url": receiver.url, "stages": ["hot"]}).raise_for_status()
@@ -71,18 +80,19 @@ def test_a_failing_receiver_gets_retries_with_backoff_and_the_same_delivery_id(t
         receiver.close()
 
 
-def test_a_delivery_pending_at_a_kill_9_is_sent_after_the_restart(tmp_path: Path) -> None:
+def test_a_delivery_pending_at_a_kill_9_is_sent_after_the_restart(tmp_path: Path, request: pytest.FixtureRequest,
+                                                                   backend: str) -> None:
     receiver = Receiver()
     port = receiver.port
     receiver.close()  # the receiver is down: deliveries stay pending
-    server = serve(tmp_path)
+    server = serve(tmp_path, request, backend)
     with server.client() as api:
         api.post("/v1/webhooks", json={"url": f"http://127.0.0.1:{port}/hook"}).raise_for_status()
         make_lead(api, "w3")
         demo_request(api, "w3-e1", "w3")
     server.kill()
     receiver = Receiver(port=port)
-    restarted = start_server(server.store, server.model, keys=server.keys)
+    restarted = start_server(server.store, server.model, keys=server.keys, folder=tmp_path)
     try:
         received = wait_for(lambda: {d.json()["to_stage"] for d in receiver.received()} >= {"warm", "hot"} and
                             receiver.received(), timeout=30)
@@ -116,9 +126,10 @@ def test_the_default_webhook_secret_is_refused_outside_local_use(environment: st
     assert Settings(environment=environment, webhook_secret="s3cret").environment == environment
 
 
-def test_a_lead_that_decays_out_of_a_stage_is_pushed_without_any_new_event(tmp_path: Path) -> None:
+def test_a_lead_that_decays_out_of_a_stage_is_pushed_without_any_new_event(
+        tmp_path: Path, request: pytest.FixtureRequest, backend: str) -> None:
     receiver = Receiver()
-    server = serve(tmp_path)
+    server = serve(tmp_path, request, backend)
     try:
         with server.client() as api:
             api.post("/v1/webhooks", json={"url": receiver.url, "stages": ["warm"]}).raise_for_status()
@@ -127,6 +138,7 @@ def test_a_lead_that_decays_out_of_a_stage_is_pushed_without_any_new_event(tmp_p
             assert api.get("/v1/leads/w4").json()["stage"] == "hot"
         server.stop()
         later = start_server(server.store, server.model, keys=server.keys, frozen_now="2026-07-29T00:00:00",
+                             folder=tmp_path,
                              env={"LEADSCORE_DECAY_SWEEP_SECONDS": "0.2"})
         try:
             decayed = wait_for(lambda: [d.json() for d in receiver.received() if d.json()["cause"] == "decay"])

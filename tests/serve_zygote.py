@@ -2,6 +2,7 @@
 
 Starting ``leadscore serve`` costs a couple of seconds of imports; the crash test kills the server
 twenty times and more, so it asks this process instead: each line ``STORE MODEL PORT FROZEN_NOW``
+(STORE: a SQLite file or a ``postgresql://`` URL)
 on stdin forks a child that runs exactly what ``leadscore serve`` runs (``create_app(settings)``
 under uvicorn) and answers with the child's pid. The test kills the children with SIGKILL.
 """
@@ -29,7 +30,7 @@ def main() -> None:
         if pid == 0:
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             sys.stdin.close()
-            settings = Settings(store=Path(store), model=Path(model), port=int(port),
+            settings = Settings(store=store, model=Path(model), port=int(port),  # a file or a postgresql:// URL
                                 frozen_now=datetime.fromisoformat(frozen + "+00:00"),
                                 webhook_secret="test-webhook-secret")
             uvicorn.run(create_app(settings), host="127.0.0.1", port=int(port), log_level="warning")

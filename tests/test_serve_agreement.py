@@ -7,7 +7,6 @@ on the same data as of the same moment, to 1e-9, with the same stage and grade; 
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,18 +15,20 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import BUNDLED_MODEL, CliRun
-from serve_support import FROZEN_NOW, iso, rows_json, start_server
+from serve_support import BACKENDS, FROZEN_NOW, iso, new_store, rows_json, start_server, store_rows
 
 LEADS = 300
 
 
-def test_streamed_demo_events_score_exactly_as_the_batch(tmp_path: Path, leadscore_cli: Any) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_streamed_demo_events_score_exactly_as_the_batch(tmp_path: Path, leadscore_cli: Any, backend: str,
+                                                         request: pytest.FixtureRequest) -> None:
     from leadscore.api.serving import write_demo_funnel
 
     as_of = datetime.fromisoformat(FROZEN_NOW)
     data = tmp_path / "data"
     write_demo_funnel(data, leads=LEADS, seed=5, as_of=as_of)
-    server = start_server(tmp_path / "store.db", BUNDLED_MODEL)
+    server = start_server(new_store(request, tmp_path, backend), BUNDLED_MODEL, folder=tmp_path)
     try:
         with server.client("write", timeout=120) as api:
             for row in rows_json(pq.read_table(data / "accounts.parquet").to_pylist()):
@@ -53,11 +54,9 @@ def test_streamed_demo_events_score_exactly_as_the_batch(tmp_path: Path, leadsco
     batch: dict[int, dict[str, Any]] = {
         r["lead_id"]: r for r in pq.read_table(tmp_path / "batch" / "lead_scores.parquet").to_pylist()}
     assert len(batch) == LEADS
-    con = sqlite3.connect(server.store)
-    stored = {int(r[0]): r[1:] for r in con.execute(
-        "SELECT lead_id, total, stage, grade FROM scores WHERE model_version = "
-        "(SELECT version FROM models WHERE status = 'active')")}
-    con.close()
+    stored = {int(r[0]): r[1:] for r in store_rows(
+        server.store, "SELECT lead_id, total, stage, grade FROM scores WHERE model_version = "
+                      "(SELECT version FROM models WHERE status = 'active')")}
     assert set(stored) == set(batch)
     stages = set()
     for lead_id, row in batch.items():

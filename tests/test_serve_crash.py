@@ -3,7 +3,8 @@
 After every restart, each event that got a success response is stored exactly once, nothing
 unsent appears, and the stored scores equal a batch rescore (``leadscore score``) of the same data.
 The kills hit a forked copy of the server (``serve_zygote.py``) so that 20 restarts fit in seconds;
-the first and the last start are the real ``leadscore serve`` command.
+the first and the last start are the real ``leadscore serve`` command. The same test runs on a
+PostgreSQL store with fewer kills (a killed client's transaction is rolled back by the server).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -25,9 +25,9 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 
-from serve_support import FROZEN_NOW, SERVE_MODEL, free_port, make_key, start_server
+from serve_support import FROZEN_NOW, SERVE_MODEL, free_port, make_key, new_store, start_server, store_rows
 
-KILLS = 20
+KILLS = {"sqlite": 20, "postgres": 6}
 LEADS = 30
 ZYGOTE = Path(__file__).with_name("serve_zygote.py")
 NOW = datetime.fromisoformat(FROZEN_NOW)
@@ -86,7 +86,7 @@ def zygote() -> Iterator[subprocess.Popen[str]]:
         process.stdout.close()
 
 
-def fork_server(zygote: subprocess.Popen[str], store: Path, model: Path) -> tuple[int, str]:
+def fork_server(zygote: subprocess.Popen[str], store: Path | str, model: Path) -> tuple[int, str]:
     assert zygote.stdin is not None and zygote.stdout is not None
     port = free_port()
     zygote.stdin.write(f"{store} {model} {port} {FROZEN_NOW}\n")
@@ -103,8 +103,9 @@ def fork_server(zygote: subprocess.Popen[str], store: Path, model: Path) -> tupl
     raise AssertionError("forked server did not start")
 
 
+@pytest.mark.parametrize("backend", list(KILLS))
 def test_kill_9_during_ingest_loses_no_acknowledged_event_and_scores_equal_a_batch_rescore(
-        tmp_path: Path, zygote: subprocess.Popen[str]) -> None:
+        tmp_path: Path, zygote: subprocess.Popen[str], backend: str, request: pytest.FixtureRequest) -> None:
     from leadscore import api
     from leadscore.server.commands import export_data
 
@@ -113,9 +114,10 @@ def test_kill_9_during_ingest_loses_no_acknowledged_event_and_scores_equal_a_bat
     model.write_text(SERVE_MODEL.replace("page_view: 1}", "page_view: 1, pricing: {type: page_view, "
                                                           "where: \"url LIKE '/pricing%'\", points: 3}}"),
                      encoding="utf-8")
-    store = tmp_path / "store.db"
+    store = new_store(request, tmp_path, backend)
+    kills = KILLS[backend]
     key = make_key(store, "write")
-    first = start_server(store, model, keys={"write": key, "admin": key})
+    first = start_server(store, model, keys={"write": key, "admin": key}, folder=tmp_path)
     with first.client("write") as client:
         client.put("/v1/accounts/1", json={"industry": "technology"}).raise_for_status()
         for index in range(LEADS):
@@ -125,7 +127,7 @@ def test_kill_9_during_ingest_loses_no_acknowledged_event_and_scores_equal_a_bat
     first.kill()
     sent: set[str] = set()
     acked: set[str] = set()
-    for cycle in range(KILLS):
+    for cycle in range(kills):
         pid, url = fork_server(zygote, store, model)
         stream = Stream(url, key, rng, f"k{cycle}")
         stream.thread.start()
@@ -138,21 +140,19 @@ def test_kill_9_during_ingest_loses_no_acknowledged_event_and_scores_equal_a_bat
         stream.thread.join(timeout=10)
         sent |= stream.sent
         acked |= stream.acked
-    assert len(acked) >= KILLS * 2, "every cycle should have had acknowledged ingests"
+    assert len(acked) >= kills * 2, "every cycle should have had acknowledged ingests"
 
-    final = start_server(store, model, keys={"write": key, "admin": key})
+    final = start_server(store, model, keys={"write": key, "admin": key}, folder=tmp_path)
     try:
         with final.client("write") as client:
             stored_count = client.get("/v1/status").json()["counts"]["events"]
             lead = client.get("/v1/leads/c1").json()
     finally:
         final.stop()
-    con = sqlite3.connect(store)
-    stored = [row[0] for row in con.execute("SELECT event_id FROM events")]
-    served = {row[0]: row[1:] for row in con.execute(
-        "SELECT lead_id, total, stage, grade FROM scores WHERE model_version = "
-        "(SELECT version FROM models WHERE status = 'active')")}
-    con.close()
+    stored = [row[0] for row in store_rows(store, "SELECT event_id FROM events")]
+    served = {row[0]: row[1:] for row in store_rows(
+        store, "SELECT lead_id, total, stage, grade FROM scores WHERE model_version = "
+               "(SELECT version FROM models WHERE status = 'active')")}
     assert len(stored) == len(set(stored)) == stored_count
     assert acked <= set(stored), f"acknowledged but lost: {sorted(acked - set(stored))[:5]}"
     assert set(stored) <= sent

@@ -43,6 +43,10 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+PASSWORD_USER = "leadscore_pw"
+"""The one role of the test server that must authenticate with a password (scram-sha-256)."""
+
+
 @dataclass(frozen=True)
 class PostgresServer:
     port: int
@@ -76,6 +80,8 @@ def run_postgres(folder: Path) -> Iterator[PostgresServer]:
     subprocess.run(_as_server_user([str(binaries / "initdb"), "-D", str(data), "-U", server.user,
                                     "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"]),
                    check=True, capture_output=True, timeout=120)
+    hba = data / "pg_hba.conf"  # one role must give its password (tests of wrong credentials); others: trust
+    hba.write_text(f"host all {PASSWORD_USER} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
     options = f"-h 127.0.0.1 -p {server.port} -k {sockets} -c fsync=off -c full_page_writes=off"
     subprocess.run(_as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-w", "-t", "60",
                                     "-l", str(folder / "server.log"), "start"]),

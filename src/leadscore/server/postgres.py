@@ -181,15 +181,17 @@ def connect(url: str, *, synchronous: Synchronous = "normal") -> PostgresConnect
 
 
 HINTS = (
-    ("does not exist", "create it first (createdb, or CREATE DATABASE / CREATE ROLE as an admin)"),
     ("password authentication failed", "check the user and password in the URL (or ~/.pgpass, PGPASSWORD)"),
     ("no password supplied", "put the password in the URL, ~/.pgpass or PGPASSWORD"),
+    ('role "', "check the user name in the URL, or create the role: CREATE ROLE name LOGIN PASSWORD '...'"),
+    ("database \"", "create the database first: createdb NAME (or CREATE DATABASE name), then start again"),
     ("permission denied", "grant the user CREATE on the database's schema (the store creates its tables)"),
     ("connection refused", "is the server running, and listening on that host and port?"),
     ("timeout", "is the host reachable (firewall, VPN)? the connection timed out after 10 s"),
+    ("resolve host", "check the host name in the URL"),
     ("could not translate host name", "check the host name in the URL"),
-    ("invalid", "the URL reads postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE"),
 )
+"""(text in the driver's message, the likely fix): the first match is shown."""
 
 
 def _unavailable(url: str, exc: BaseException) -> BackendError:
@@ -212,8 +214,7 @@ def _scrub(text: str, url: str) -> str:
         password = urlsplit(url).password
     except ValueError:
         return text
-    if not password:
-        return text
-    for secret in {password, unquote(password)}:
-        text = text.replace(secret, "***")
+    for secret in {password or "", unquote(password or "")}:
+        if len(secret) >= 4:  # shorter: too likely to match other text, and no secret anyway
+            text = text.replace(secret, "***")
     return text

@@ -38,6 +38,7 @@ except ImportError:  # the extra is optional: connect() says what to install
     psycopg = None  # type: ignore[assignment]
 
 WRITE_LOCK = 0x6C656164  # "lead": the advisory lock every write transaction takes
+BEGIN_WRITE = f"BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
 
 KEY = 'TEXT COLLATE "C"'
 TABLES = f"""
@@ -125,9 +126,14 @@ class PostgresConnection:
         return result
 
     def begin_write(self) -> None:
-        """Open a write transaction and wait for the store's write lock (released at COMMIT/ROLLBACK)."""
-        self.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
-        self.execute("SELECT pg_advisory_xact_lock(?)", (WRITE_LOCK,))
+        """Open a write transaction and wait for the store's write lock (released at COMMIT/ROLLBACK).
+
+        Both statements go in one round trip (psycopg sends a text without parameters as one simple
+        query, which may hold several statements)."""
+        try:
+            self.raw.execute(BEGIN_WRITE)
+        except psycopg.Error as exc:
+            raise PostgresError(f"{type(exc).__name__}: {exc}") from exc
 
     def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
         """Bulk-insert rows with ``COPY ... FROM STDIN`` (many times faster than INSERTs); return the count."""

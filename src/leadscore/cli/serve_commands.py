@@ -61,6 +61,8 @@ def serve(model: Annotated[Path | None, typer.Option("--model", "-m", help="Mode
     Settings also come from LEADSCORE_* variables (LEADSCORE_WEBHOOK_SECRET, LEADSCORE_PORT, ...).
 
     Example: leadscore serve --model model.yaml --store ./store.db
+
+    On Postgres (pip install 'leadscore[postgres]'): --store postgresql://USER@HOST/DATABASE
     """
     server = _server()
     from datetime import UTC

@@ -21,12 +21,14 @@ of an fsync per commit.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 from leadscore.errors import BackendError, DataError, Issue
@@ -121,7 +123,7 @@ class StoredEvent:
     lead_id: str
     ts_us: int
     type: str
-    props: dict[str, Any]
+    props: Mapping[str, Any]
     key_int: bool
 
     @property
@@ -273,7 +275,17 @@ def insert_event(con: sqlite3.Connection, event: StoredEvent, now_us: int) -> Li
 def events_of_lead(con: sqlite3.Connection, lead_id: str) -> list[StoredEvent]:
     rows = con.execute("SELECT event_id, lead_id, ts_us, type, props, key_int FROM events WHERE lead_id = ?",
                        (lead_id,)).fetchall()
-    return [StoredEvent(r[0], r[1], r[2], r[3], json.loads(r[4]) if r[4] else {}, bool(r[5])) for r in rows]
+    return [StoredEvent(r[0], r[1], r[2], r[3], _props(r[4]), bool(r[5])) for r in rows]
+
+
+@functools.lru_cache(maxsize=65_536)
+def _props(text: str | None) -> Mapping[str, Any]:
+    """Event properties decoded once per distinct text, read-only: a lead is rescored from all its
+    events for each new one, and most events share a few property sets (the same page, the same asset)."""
+    return MappingProxyType(json.loads(text)) if text else _NO_PROPS
+
+
+_NO_PROPS: Mapping[str, Any] = MappingProxyType({})
 
 
 def event_count(con: sqlite3.Connection) -> int:

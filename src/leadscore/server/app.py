@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from leadscore.api.serving import ServingModel, load_serving_model
 from leadscore.errors import BackendError, DataError, Issue, LeadScoreError, ModelError
 from leadscore.server import store, versions
+from leadscore.server.checkpoint import WalCheckpointer
 from leadscore.server.decay import DecaySweep
 from leadscore.server.keys import KeyCache
 from leadscore.server.schemas import BODY_TAGS
@@ -79,6 +80,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             _prewarm(config.store)  # before any SQLite connection of this process: see _prewarm
         con = store.connect(config.store, synchronous=config.synchronous)
         active, pending = prepare_store(config, con)
+        checkpointer = WalCheckpointer(lambda: store.connect(config.store, synchronous=config.synchronous),
+                                       interval_seconds=config.checkpoint_seconds)
+        if config.checkpoint_seconds > 0:
+            con.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpointer's thread does it
+            checkpointer.start()
         loop = asyncio.get_running_loop()
         dispatcher = Dispatcher(con, secret=config.webhook_secret.get_secret_value(),
                                 timeout_seconds=config.webhook_timeout_seconds,
@@ -112,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await task
             service.models = Models(service.models.active, None)  # a running build stops at its next chunk
             rebuilder.wait(timeout=10)
+            checkpointer.stop()
             con.close()
 
     app = FastAPI(title="leadscore", version="1", lifespan=lifespan,

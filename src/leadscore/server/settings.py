@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     decay_sweep_seconds: float = Field(
         300.0, ge=0, description="Rescore the queued leads this often, so decay moves stages (0: never).")
     access_log: bool = Field(True, description="Log every request (uvicorn's access log).")
+    checkpoint_seconds: float = Field(
+        0.25, ge=0, description="Copy the SQLite write-ahead log into the store this often, on a thread of its "
+                                "own (0: let the commit that fills the log do it, SQLite's default).")
     prewarm: bool = Field(True, description="At start, ask the OS to read the store file ahead (page cache).")
 
     @model_validator(mode="after")

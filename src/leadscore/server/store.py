@@ -21,8 +21,10 @@ of an fsync per commit.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
 import json
+import os
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -139,11 +141,31 @@ class StoredLead:
     row: dict[str, Any]
 
 
+class StoreConnection(sqlite3.Connection):
+    """A SQLite connection with its own handle on the store's writer lock file.
+
+    Why a lock file beside SQLite's own lock: a writer that finds the store locked waits in SQLite's
+    busy handler, which sleeps 1, 2, 5, 10... ms between tries. With several worker processes each
+    writing every millisecond that sleeping was most of the time. ``flock`` on a handle of one's own
+    queues the writers in the kernel and wakes the next one as soon as the lock is free, across
+    threads and processes alike."""
+
+    writer_lock: int = -1
+
+    def close(self) -> None:
+        super().close()
+        if self.writer_lock >= 0:
+            os.close(self.writer_lock)
+            self.writer_lock = -1
+
+
 def connect(path: Path, *, synchronous: Synchronous = "normal") -> sqlite3.Connection:
     """Open (and create) the store; raise BackendError naming the file if SQLite cannot."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30.0)
+        con = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30.0,
+                              factory=StoreConnection)
+        con.writer_lock = os.open(f"{path}.writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
         con.execute("PRAGMA journal_mode = WAL")
         con.execute(f"PRAGMA synchronous = {'FULL' if synchronous == 'full' else 'NORMAL'}")
         con.execute("PRAGMA busy_timeout = 30000")
@@ -159,14 +181,42 @@ def connect(path: Path, *, synchronous: Synchronous = "normal") -> sqlite3.Conne
 
 @contextlib.contextmanager
 def transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One write transaction (BEGIN IMMEDIATE ... COMMIT); rolled back on any error."""
-    con.execute("BEGIN IMMEDIATE")
+    """One write transaction (BEGIN IMMEDIATE ... COMMIT); rolled back on any error.
+
+    Writers queue on the store's lock file first (see ``StoreConnection``)."""
+    lock = getattr(con, "writer_lock", -1)
+    if lock >= 0:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+    finally:
+        if lock >= 0:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def snapshot(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One read transaction: every read inside sees the store as of its first read."""
+    con.execute("BEGIN")
     try:
         yield con
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
+    finally:
+        con.execute("COMMIT")
+
+
+MODELS_CHANGED = "models_changed"
+"""Meta key counting model-status changes, so every worker process notices a switch."""
+
+
+def models_changed(con: sqlite3.Connection) -> None:
+    """Count a model-status change (inside the transaction that makes it)."""
+    set_meta(con, MODELS_CHANGED, str(int(get_meta(con, MODELS_CHANGED) or 0) + 1))
 
 
 def get_meta(con: sqlite3.Connection, key: str) -> str | None:
@@ -216,6 +266,20 @@ def get_lead(con: sqlite3.Connection, lead_id: str) -> StoredLead | None:
     if found is None:
         return None
     return StoredLead(found[0], found[1], found[2], json.loads(found[3]))
+
+
+def lead_fingerprint(con: sqlite3.Connection, lead: StoredLead) -> tuple[object, ...]:
+    """What a lead's score is computed from, in brief: its row's and its account's last change, its
+    events (count, newest row) and its e-mail group (count, changes). Equal fingerprints at two
+    moments mean a score computed at the first is still the score at the second."""
+    row = con.execute(
+        "SELECT (SELECT updated_us FROM leads WHERE lead_id = ?), "
+        "(SELECT updated_us FROM accounts WHERE account_id = ?), "
+        "(SELECT count(*) || ':' || coalesce(max(rowid), 0) FROM events WHERE lead_id = ?), "
+        "(SELECT count(*) || ':' || coalesce(max(updated_us), 0) || ':' || coalesce(sum(updated_us), 0) "
+        " FROM leads WHERE email_norm = ?)",
+        (lead.lead_id, lead.account_id, lead.lead_id, lead.email_norm)).fetchone()
+    return tuple(row)
 
 
 def lead_exists(con: sqlite3.Connection, lead_id: str) -> bool:

@@ -1,0 +1,52 @@
+"""Which worker process runs the store's background jobs.
+
+``leadscore serve --workers N`` starts N processes over one store. Each serves requests; exactly
+one, the leader, delivers webhooks, sweeps decay, checkpoints the WAL and resumes an interrupted
+model build, so none of them runs twice. The leader is the process holding an ``flock`` on
+``<store>.leader-lock``; the kernel releases it when that process dies, however it dies, and the
+others try again every few seconds, so a restarted or surviving worker takes over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+
+class Leadership:
+    """An exclusive, non-blocking ``flock`` on the store's leader file, held until ``release``."""
+
+    def __init__(self, store_path: Path) -> None:
+        self.path = Path(f"{store_path}.leader-lock")
+        self.fd = -1
+
+    @property
+    def held(self) -> bool:
+        return self.fd >= 0
+
+    def try_acquire(self) -> bool:
+        """Become the leader if no other process is; True when this process leads."""
+        if self.fd >= 0:
+            return True
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self.fd = fd
+        return True
+
+    def release(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)  # closing the only handle releases the flock
+            self.fd = -1
+
+    async def wait_and_lead(self, start: Callable[[], None], *, poll_seconds: float = 2.0) -> None:
+        """Try every ``poll_seconds`` until this process leads, then call ``start`` (cancel to give up)."""
+        while not self.try_acquire():
+            await asyncio.sleep(poll_seconds)
+        start()

@@ -7,7 +7,8 @@
 2. Starts the real ``leadscore serve`` on 127.0.0.1 and drives it with httpx over keep-alive
    connections, in bounded loops that stop by themselves (``--requests`` or ``--seconds``):
    one connection sending single events (latency), four connections sending single events
-   (sustained rate), and one connection sending batches of 100 (rate with batching).
+   (sustained rate), and four connections sending batches of 100 (rate with batching). With
+   ``--workers N`` the server runs N worker processes (``leadscore serve --workers``).
 3. Measures, in the same run and on the same store, the same work without HTTP (score one stored
    lead; ingest one event through ``ScoringService.ingest``), and reports each HTTP figure as a ratio
    to the in-process ingest (STYLE: ratios against a reference measured in the same run). Absolute
@@ -192,16 +193,18 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20_000, help="Requests per phase at most.")
     parser.add_argument("--seconds", type=float, default=60.0, help="Seconds per phase at most.")
     parser.add_argument("--reuse-store", action="store_true", help="Keep the store of an earlier run in --out.")
+    parser.add_argument("--workers", type=int, default=1, help="Server worker processes (leadscore serve --workers).")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     as_of = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     store_path, model, key, report = prepare(args.out, args.leads, as_of, reuse=args.reuse_store)
+    report["workers"] = args.workers
     report["load_average_before"] = os.getloadavg()
     print(f"store ready: {report}", file=sys.stderr)
     port = free_port()
     log = (args.out / "server.log").open("wb")
     server = subprocess.Popen([sys.executable, "-m", "leadscore.cli.main", "serve", "--model", str(model),
-                               "--store", str(store_path), "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
+                               "--store", str(store_path), "--port", str(port), "--workers", str(args.workers)], stdout=log, stderr=subprocess.STDOUT,
                               env={**os.environ, "LEADSCORE_MAX_BATCH_EVENTS": "1000", "LEADSCORE_ACCESS_LOG": "false",
                                    "LEADSCORE_DECAY_SWEEP_SECONDS": "0"})
     url = f"http://127.0.0.1:{port}"
@@ -225,7 +228,7 @@ def main() -> None:
                                                            seconds=args.seconds)
         report["single_event_4_connections"] = driver.phase(connections=4, batch=1, requests=args.requests,
                                                             seconds=args.seconds)
-        report["batches_of_100"] = driver.phase(connections=1, batch=100, requests=max(1, args.requests // 100),
+        report["batches_of_100"] = driver.phase(connections=4, batch=100, requests=max(4, args.requests // 50),
                                                 seconds=args.seconds)
     finally:
         server.send_signal(signal.SIGTERM)

@@ -1,4 +1,4 @@
-"""Conditions in plain Python: an interpreter over bound sqlglot trees that means what DuckDB means.
+"""Conditions in plain Python: bound sqlglot trees compiled to closures that mean what DuckDB means.
 
 The Python evaluator scores one lead without a database, so it must read a bound condition tree
 (``compiler.conditions.BoundCondition.tree``) exactly as the compiled SQL does on DuckDB: SQL
@@ -21,6 +21,7 @@ branch next to a DOUBLE one becomes DOUBLE there), which can only show in a valu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from types import MappingProxyType
 
@@ -44,229 +45,352 @@ from leadscore.backends.python_values import (
     to_double,
     to_varchar,
 )
+from leadscore.compiler.expand import word_pattern
 
 # The values' public names stay importable from here, where callers have always found them.
 __all__ = ["Resolver", "SqlValue", "compare", "email_domain", "email_well_formed", "evaluate", "has_word", "holds",
            "like", "literal_value", "sql_equal", "to_bool", "to_double", "to_varchar"]
 
 # ---------------------------------------------------------------------------------------------
-# The interpreter
+# The compiler: a bound tree becomes a tree of closures, once per tree
 # ---------------------------------------------------------------------------------------------
 
+Compiled = Callable[[Resolver], SqlValue]
+"""A condition ready to run: resolver in, SQL value out."""
 
-class _Interpreter:
-    """Evaluates one bound tree against one resolver; a table maps each node type to its meaning."""
-
-    def __init__(self, resolve: Resolver) -> None:
-        self.resolve = resolve
-
-    def value(self, node: exp.Expr) -> SqlValue:
-        handler = _HANDLERS.get(type(node))
-        if handler is None:
-            raise _fail(f"{type(node).__name__} is not supported by the Python evaluator",
-                        "the allow-list and the evaluator disagree: please report this")
-        return handler(self, node)
-
-    def truth(self, node: exp.Expr) -> bool | None:
-        return to_bool(self.value(node))
+_COMPILED = "leadscore.compiled_condition"
 
 
-def _and(it: _Interpreter, node: exp.Expr) -> SqlValue:
-    left, right = it.truth(node.this), it.truth(node.expression)
-    if left is False or right is False:
-        return False
-    return None if left is None or right is None else True
+def compiled(tree: exp.Expr) -> Compiled:
+    """The closure of a bound tree, built on first use and kept in the root node's ``meta``.
+
+    Why closures and not a walk of the tree at each call: the service rescores a lead with every
+    rule of the model for each event it receives, and walking sqlglot nodes (a handler look-up and
+    a dict read per child per call) was most of that time. Building the closures does the walk
+    once; running them calls exactly the helpers the walk called, so the meaning is unchanged."""
+    found = tree.meta.get(_COMPILED)
+    if found is None:
+        found = tree.meta[_COMPILED] = _compile(tree)
+    return found
 
 
-def _or(it: _Interpreter, node: exp.Expr) -> SqlValue:
-    left, right = it.truth(node.this), it.truth(node.expression)
-    if left is True or right is True:
-        return True
-    return None if left is None or right is None else False
+def _compile(node: exp.Expr) -> Compiled:
+    builder = _BUILDERS.get(type(node))
+    if builder is None:
+        raise _fail(f"{type(node).__name__} is not supported by the Python evaluator",
+                    "the allow-list and the evaluator disagree: please report this")
+    return builder(node)
 
 
-def _not(it: _Interpreter, node: exp.Expr) -> SqlValue:
-    value = it.truth(node.this)
-    return None if value is None else not value
+def _truth(node: exp.Expr) -> Callable[[Resolver], bool | None]:
+    value = _compile(node)
+    return lambda resolve: to_bool(value(resolve))
 
 
-def _comparison(test: Callable[[int], bool]) -> Callable[[_Interpreter, exp.Expr], SqlValue]:
-    def handler(it: _Interpreter, node: exp.Expr) -> SqlValue:
-        order = compare(it.value(node.this), it.value(node.expression))
-        return None if order is None else test(order)
+def _and(node: exp.Expr) -> Compiled:
+    left, right = _truth(node.this), _truth(node.expression)
 
-    return handler
+    def run(resolve: Resolver) -> SqlValue:
+        a, b = left(resolve), right(resolve)
+        if a is False or b is False:
+            return False
+        return None if a is None or b is None else True
+
+    return run
 
 
-def _negated(node: exp.Expr, value: bool | None) -> bool | None:
-    return (not value if value is not None else None) if node.args.get("negate") else value
+def _or(node: exp.Expr) -> Compiled:
+    left, right = _truth(node.this), _truth(node.expression)
+
+    def run(resolve: Resolver) -> SqlValue:
+        a, b = left(resolve), right(resolve)
+        if a is True or b is True:
+            return True
+        return None if a is None or b is None else False
+
+    return run
 
 
-def _is(it: _Interpreter, node: exp.Expr) -> SqlValue:
-    value = it.value(node.this)
+def _not(node: exp.Expr) -> Compiled:
+    inner = _truth(node.this)
+
+    def run(resolve: Resolver) -> SqlValue:
+        value = inner(resolve)
+        return None if value is None else not value
+
+    return run
+
+
+def _comparison(test: Callable[[int], bool]) -> Callable[[exp.Expr], Compiled]:
+    def build(node: exp.Expr) -> Compiled:
+        left, right = _compile(node.this), _compile(node.expression)
+
+        def run(resolve: Resolver) -> SqlValue:
+            order = compare(left(resolve), right(resolve))
+            return None if order is None else test(order)
+
+        return run
+
+    return build
+
+
+def _negation(node: exp.Expr) -> Callable[[bool | None], bool | None]:
+    if node.args.get("negate"):
+        return lambda value: None if value is None else not value
+    return lambda value: value
+
+
+def _is(node: exp.Expr) -> Compiled:
+    value = _compile(node.this)
     target = node.expression
+    negated = _negation(node)
     if isinstance(target, exp.Null):
-        return _negated(node, value is None)
+        return lambda resolve: negated(value(resolve) is None)
     if isinstance(target, exp.Boolean):
-        return _negated(node, value is not None and to_bool(value) is bool(target.this))
+        wanted = bool(target.this)
+
+        def run(resolve: Resolver) -> SqlValue:
+            got = value(resolve)
+            return negated(got is not None and to_bool(got) is wanted)
+
+        return run
     raise _fail(f"IS {target.sql()} is not supported")
 
 
-def _in(it: _Interpreter, node: exp.Expr) -> SqlValue:
+_EXACT_TYPES = (str, int)
+"""Value types for which IN over literals of the same type is plain set membership (no casts)."""
+
+
+def _in(node: exp.Expr) -> Compiled:
     if node.args.get("query") or node.args.get("unnest") or node.args.get("field"):
         raise _fail("IN takes a list of values here")
-    value = it.value(node.this)
-    if value is None:
-        return None
-    unknown = False
-    for item in node.expressions:
-        equal = sql_equal(value, it.value(item))
-        if equal:
-            return True
-        unknown = unknown or equal is None
-    return None if unknown else False
+    value = _compile(node.this)
+    items = [_compile(item) for item in node.expressions]
+    literals = [literal_value(item) for item in node.expressions if isinstance(item, exp.Literal)]
+    kinds = {type(item) for item in literals}
+    exact: frozenset[SqlValue] | None = None
+    exact_type: type | None = None
+    if len(literals) == len(items) and len(kinds) == 1 and kinds <= set(_EXACT_TYPES):
+        exact, exact_type = frozenset(literals), kinds.pop()
+
+    def run(resolve: Resolver) -> SqlValue:
+        found = value(resolve)
+        if found is None:
+            return None
+        if exact is not None and type(found) is exact_type:  # same type, no NULLs: equality is ==
+            return found in exact
+        unknown = False
+        for item in items:
+            equal = sql_equal(found, item(resolve))
+            if equal:
+                return True
+            unknown = unknown or equal is None
+        return None if unknown else False
+
+    return run
 
 
-def _between(it: _Interpreter, node: exp.Expr) -> SqlValue:
+def _between(node: exp.Expr) -> Compiled:
     if node.args.get("symmetric"):
         raise _fail("BETWEEN SYMMETRIC is not supported")
-    value = it.value(node.this)
-    low = compare(value, it.value(node.args["low"]))
-    high = compare(value, it.value(node.args["high"]))
-    above = None if low is None else low >= 0
-    below = None if high is None else high <= 0
-    if above is False or below is False:
-        return False
-    return None if above is None or below is None else True
+    value, low_of, high_of = _compile(node.this), _compile(node.args["low"]), _compile(node.args["high"])
+
+    def run(resolve: Resolver) -> SqlValue:
+        found = value(resolve)
+        low = compare(found, low_of(resolve))
+        high = compare(found, high_of(resolve))
+        above = None if low is None else low >= 0
+        below = None if high is None else high <= 0
+        if above is False or below is False:
+            return False
+        return None if above is None or below is None else True
+
+    return run
 
 
-def _like(case_insensitive: bool) -> Callable[[_Interpreter, exp.Expr], SqlValue]:
-    def handler(it: _Interpreter, node: exp.Expr) -> SqlValue:
-        value, pattern = it.value(node.this), it.value(node.expression)
-        if value is None or pattern is None:
+def _like(case_insensitive: bool) -> Callable[[exp.Expr], Compiled]:
+    name = "ilike" if case_insensitive else "like"
+
+    def build(node: exp.Expr) -> Compiled:
+        value_of, pattern_of = _compile(node.this), _compile(node.expression)
+        negated = _negation(node)
+
+        def run(resolve: Resolver) -> SqlValue:
+            value, pattern = value_of(resolve), pattern_of(resolve)
+            if value is None or pattern is None:
+                return None
+            return negated(like(_text(value, name), _text(pattern, name), case_insensitive=case_insensitive))
+
+        return run
+
+    return build
+
+
+def _binary(node: exp.Expr) -> Compiled:
+    kind = type(node)
+    left, right = _compile(node.this), _compile(node.expression)
+    return lambda resolve: _arithmetic(kind, left(resolve), right(resolve))
+
+
+def _neg(node: exp.Expr) -> Compiled:
+    inner = _compile(node.this)
+
+    def run(resolve: Resolver) -> SqlValue:
+        value = inner(resolve)
+        return None if value is None else -_number(value, "-")
+
+    return run
+
+
+def _abs(node: exp.Expr) -> Compiled:
+    inner = _compile(node.this)
+
+    def run(resolve: Resolver) -> SqlValue:
+        value = inner(resolve)
+        if value is None:
             return None
-        name = "ilike" if case_insensitive else "like"
-        return _negated(node, like(_text(value, name), _text(pattern, name),
-                                   case_insensitive=case_insensitive))
+        number = _number(value, "abs")
+        return -number if number < 0 else number
 
-    return handler
-
-
-def _binary(it: _Interpreter, node: exp.Expr) -> SqlValue:
-    return _arithmetic(type(node), it.value(node.this), it.value(node.expression))
+    return run
 
 
-def _neg(it: _Interpreter, node: exp.Expr) -> SqlValue:
-    value = it.value(node.this)
-    return None if value is None else -_number(value, "-")
+def _case(node: exp.Expr) -> Compiled:
+    subject = _compile(node.this) if node.this is not None else None
+    branches = [(_compile(branch.this), _compile(branch.args["true"])) for branch in node.args.get("ifs") or []]
+    default = _compile(node.args["default"]) if node.args.get("default") is not None else None
+
+    def run(resolve: Resolver) -> SqlValue:
+        for when, then in branches:
+            hit = sql_equal(subject(resolve), when(resolve)) if subject is not None else to_bool(when(resolve))
+            if hit:
+                return then(resolve)
+        return default(resolve) if default is not None else None
+
+    return run
 
 
-def _abs(it: _Interpreter, node: exp.Expr) -> SqlValue:
-    value = it.value(node.this)
-    if value is None:
+def _if(node: exp.Expr) -> Compiled:
+    test, then = _truth(node.this), _compile(node.args["true"])
+    otherwise = _compile(node.args["false"]) if node.args.get("false") is not None else None
+
+    def run(resolve: Resolver) -> SqlValue:
+        if test(resolve):
+            return then(resolve)
+        return otherwise(resolve) if otherwise is not None else None
+
+    return run
+
+
+def _string_function(name: str, apply: Callable[[str], SqlValue]) -> Callable[[exp.Expr], Compiled]:
+    def build(node: exp.Expr) -> Compiled:
+        inner = _compile(node.this)
+
+        def run(resolve: Resolver) -> SqlValue:
+            value = inner(resolve)
+            return None if value is None else apply(_text(value, name))
+
+        return run
+
+    return build
+
+
+def _string_test(name: str, test: Callable[[str, str], bool]) -> Callable[[exp.Expr], Compiled]:
+    def build(node: exp.Expr) -> Compiled:
+        left, right = _compile(node.this), _compile(node.expression)
+
+        def run(resolve: Resolver) -> SqlValue:
+            value, other = left(resolve), right(resolve)
+            if value is None or other is None:
+                return None
+            return test(_text(value, name), _text(other, name))
+
+        return run
+
+    return build
+
+
+def _arguments(node: exp.Expr) -> list[Compiled]:
+    return [_compile(argument) for argument in (node.this, *node.expressions)]
+
+
+def _coalesce(node: exp.Expr) -> Compiled:
+    arguments = _arguments(node)
+
+    def run(resolve: Resolver) -> SqlValue:
+        for argument in arguments:
+            value = argument(resolve)
+            if value is not None:
+                return value
         return None
-    number = _number(value, "abs")
-    return -number if number < 0 else number
+
+    return run
 
 
-def _case(it: _Interpreter, node: exp.Expr) -> SqlValue:
-    subject = node.this
-    for branch in node.args.get("ifs") or []:
-        hit = sql_equal(it.value(subject), it.value(branch.this)) if subject is not None else it.truth(branch.this)
-        if hit:
-            return it.value(branch.args["true"])
-    default = node.args.get("default")
-    return it.value(default) if default is not None else None
-
-
-def _if(it: _Interpreter, node: exp.Expr) -> SqlValue:
-    if it.truth(node.this):
-        return it.value(node.args["true"])
-    otherwise = node.args.get("false")
-    return it.value(otherwise) if otherwise is not None else None
-
-
-def _string_function(name: str, apply: Callable[[str], SqlValue]
-                     ) -> Callable[[_Interpreter, exp.Expr], SqlValue]:
-    def handler(it: _Interpreter, node: exp.Expr) -> SqlValue:
-        value = it.value(node.this)
-        return None if value is None else apply(_text(value, name))
-
-    return handler
-
-
-def _string_test(name: str, test: Callable[[str, str], bool]
-                 ) -> Callable[[_Interpreter, exp.Expr], SqlValue]:
-    def handler(it: _Interpreter, node: exp.Expr) -> SqlValue:
-        value, other = it.value(node.this), it.value(node.expression)
-        if value is None or other is None:
-            return None
-        return test(_text(value, name), _text(other, name))
-
-    return handler
-
-
-def _coalesce(it: _Interpreter, node: exp.Expr) -> SqlValue:
-    for argument in (node.this, *node.expressions):
-        value = it.value(argument)
-        if value is not None:
-            return value
-    return None
-
-
-def _extreme(sign: int) -> Callable[[_Interpreter, exp.Expr], SqlValue]:
+def _extreme(sign: int) -> Callable[[exp.Expr], Compiled]:
     """GREATEST/LEAST skip NULLs in DuckDB; NULL only when every argument is NULL."""
 
-    def handler(it: _Interpreter, node: exp.Expr) -> SqlValue:
-        best: SqlValue = None
-        for argument in (node.this, *node.expressions):
-            value = it.value(argument)
-            if value is not None and (best is None or (compare(value, best) or 0) * sign > 0):
-                best = value
-        return best
+    def build(node: exp.Expr) -> Compiled:
+        arguments = _arguments(node)
 
-    return handler
+        def run(resolve: Resolver) -> SqlValue:
+            best: SqlValue = None
+            for argument in arguments:
+                value = argument(resolve)
+                if value is not None and (best is None or (compare(value, best) or 0) * sign > 0):
+                    best = value
+            return best
+
+        return run
+
+    return build
 
 
-def _anonymous(it: _Interpreter, node: exp.Expr) -> SqlValue:
+def _anonymous(node: exp.Expr) -> Compiled:
     name = str(node.name).lower()
     args = node.expressions
-    if name == "email_domain":
-        return email_domain(it.value(args[0]))
-    if name == "is_valid_email":
-        return email_well_formed(it.value(args[0]))
+    if name in ("email_domain", "is_valid_email"):
+        inner = _compile(args[0])
+        test = email_domain if name == "email_domain" else email_well_formed
+        return lambda resolve: test(inner(resolve))
     if name == "has_word":
-        return has_word(it.value(args[0]), [str(word.name) for word in args[1:]])
+        text_of = _compile(args[0])
+        pattern = re.compile(word_pattern([str(word.name) for word in args[1:]]), flags=re.ASCII)
+
+        def run(resolve: Resolver) -> SqlValue:
+            value = text_of(resolve)
+            return False if value is None else pattern.search(_text(value, "has_word")) is not None
+
+        return run
     raise _fail(f"function {name}() is not known to the Python evaluator")
 
 
-def _literal(it: _Interpreter, node: exp.Expr) -> SqlValue:
+def _literal(node: exp.Expr) -> Compiled:
     assert isinstance(node, exp.Literal)
-    return literal_value(node)
+    value = literal_value(node)
+    return lambda resolve: value
 
 
-def _placeholder(it: _Interpreter, node: exp.Expr) -> SqlValue:
-    return it.resolve(str(node.name))
+def _placeholder(node: exp.Expr) -> Compiled:
+    key = str(node.name)
+    return lambda resolve: resolve(key)
 
 
-def _boolean(it: _Interpreter, node: exp.Expr) -> SqlValue:
-    return bool(node.this)
+def _constant(node: exp.Expr) -> Compiled:
+    value: SqlValue = bool(node.this) if isinstance(node, exp.Boolean) else None
+    return lambda resolve: value
 
 
-def _null(it: _Interpreter, node: exp.Expr) -> SqlValue:
-    return None
+def _paren(node: exp.Expr) -> Compiled:
+    return _compile(node.this)
 
 
-def _paren(it: _Interpreter, node: exp.Expr) -> SqlValue:
-    return it.value(node.this)
+Builder = Callable[[exp.Expr], Compiled]
 
-
-Handler = Callable[[_Interpreter, exp.Expr], SqlValue]
-
-_HANDLERS: MappingProxyType[type[exp.Expr], Handler] = MappingProxyType({
+_BUILDERS: MappingProxyType[type[exp.Expr], Builder] = MappingProxyType({
     exp.Placeholder: _placeholder,
     exp.Literal: _literal,
-    exp.Boolean: _boolean, exp.Null: _null, exp.Paren: _paren,
+    exp.Boolean: _constant, exp.Null: _constant, exp.Paren: _paren,
     exp.And: _and, exp.Or: _or, exp.Not: _not,
     exp.EQ: _comparison(lambda order: order == 0),
     exp.NEQ: _comparison(lambda order: order != 0),
@@ -290,14 +414,14 @@ _HANDLERS: MappingProxyType[type[exp.Expr], Handler] = MappingProxyType({
     exp.Greatest: _extreme(1), exp.Least: _extreme(-1),
     exp.Anonymous: _anonymous,
 })
-"""Node type -> meaning. Everything a bound condition may hold; anything else is an error."""
+"""Node type -> how to build its closure. Everything a bound condition may hold; anything else is an error."""
 
 
 def evaluate(tree: exp.Expr, resolve: Resolver) -> SqlValue:
     """The value of a bound condition tree (NULL as None), placeholders read through ``resolve``."""
-    return _Interpreter(resolve).value(tree)
+    return compiled(tree)(resolve)
 
 
 def holds(tree: exp.Expr, resolve: Resolver) -> bool:
     """A condition used as a trigger: true only when it evaluates to TRUE (NULL does not fire)."""
-    return to_bool(evaluate(tree, resolve)) is True
+    return to_bool(compiled(tree)(resolve)) is True

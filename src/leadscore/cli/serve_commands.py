@@ -54,20 +54,22 @@ def serve(model: Annotated[Path | None, typer.Option("--model", "-m", help="Mode
           host: Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1).")] = None,
           port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
           demo_leads: Annotated[int, typer.Option(help="Leads in the --demo funnel.")] = 20_000,
+          workers: Annotated[int | None, typer.Option(min=1, max=64, help="Worker processes (default 1); "
+                                                      "more use more cores for scoring.")] = None,
           frozen_now: Annotated[datetime | None, typer.Option(help="Serve as if it were always this UTC "
                                                                    "time (replays, tests).")] = None) -> None:
     """Serve real-time scores over HTTP: ingest events, read scores, the sales queue, webhooks.
 
     Settings also come from LEADSCORE_* variables (LEADSCORE_WEBHOOK_SECRET, LEADSCORE_PORT, ...).
 
-    Example: leadscore serve --model model.yaml --store ./store.db
+    Example: leadscore serve --model model.yaml --store ./store.db --workers 2
 
     On Postgres (pip install 'leadscore[postgres]'): --store postgresql://USER@HOST/DATABASE
     """
     server = _server()
     from datetime import UTC
 
-    overrides: dict[str, Any] = {"model": model, "store": store, "host": host, "port": port,
+    overrides: dict[str, Any] = {"model": model, "store": store, "host": host, "port": port, "workers": workers,
                                  "frozen_now": frozen_now.replace(tzinfo=frozen_now.tzinfo or UTC)
                                  if frozen_now else None}
     settings = server.build_settings(**overrides)

@@ -25,8 +25,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from leadscore.api.serving import ServingModel, load_serving_model
 from leadscore.errors import BackendError, DataError, Issue, LeadScoreError, ModelError
 from leadscore.server import store, versions
+from leadscore.server.checkpoint import WalCheckpointer
 from leadscore.server.decay import DecaySweep
 from leadscore.server.keys import KeyCache
+from leadscore.server.leader import Leadership, PostgresLeadership
 from leadscore.server.schemas import BODY_TAGS
 from leadscore.server.service import Models, NotFound, ScoringService
 from leadscore.server.settings import Settings, get_settings
@@ -78,6 +80,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             _prewarm(config.store)  # before any SQLite connection of this process: see _prewarm
         con = store.connect(config.store, synchronous=config.synchronous)
         active, pending = prepare_store(config, con)
+
+        def connect() -> Connection:
+            return store.connect(config.store, synchronous=config.synchronous)
+
+        wal_thread = config.checkpoint_seconds > 0 and con.dialect == "sqlite"  # Postgres checkpoints itself
+        if wal_thread:
+            con.execute("PRAGMA wal_autocheckpoint = 0")  # the leader's checkpointer thread does it
         loop = asyncio.get_running_loop()
         dispatcher = Dispatcher(con, secret=config.webhook_secret.get_secret_value(),
                                 timeout_seconds=config.webhook_timeout_seconds,
@@ -86,18 +95,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                 max_attempts=config.webhook_max_attempts, poll_seconds=config.webhook_poll_seconds)
         service = ScoringService(con, Models(active), now=config.now, history_limit=config.history_limit,
                                  on_enqueued=lambda: _wake(loop, dispatcher))
-        rebuilder = Rebuilder(service, lambda: store.connect(config.store, synchronous=config.synchronous),
-                              chunk=config.rebuild_chunk_leads, pause_seconds=config.rebuild_pause_seconds)
-        _fill_missing_scores(service)
-        if pending is not None:
-            rebuilder.start(pending, "reload")
+        rebuilder = Rebuilder(service, connect, chunk=config.rebuild_chunk_leads,
+                              pause_seconds=config.rebuild_pause_seconds)
+        checkpointer = WalCheckpointer(connect, interval_seconds=config.checkpoint_seconds)
+        sweep = DecaySweep(service, connect, interval_seconds=config.decay_sweep_seconds,
+                           chunk=config.rebuild_chunk_leads)
+        tasks: list[asyncio.Task[None]] = []
+
+        def lead() -> None:
+            """The leader's jobs: webhooks, decay sweeps, WAL checkpoints (see server/leader.py)."""
+            tasks.append(asyncio.create_task(dispatcher.run()))
+            if config.decay_sweep_seconds > 0:
+                sweep.start()
+            if wal_thread:
+                checkpointer.start()
+
+        leadership = (Leadership(config.store) if isinstance(config.store, Path)
+                      else PostgresLeadership(connect))
+        waiting: asyncio.Task[None] | None = None
+        if leadership.try_acquire():
+            _fill_missing_scores(service)
+            if pending is not None:
+                rebuilder.start(pending, "reload")
+            lead()
+        else:  # another worker leads; it resumes builds, and this one follows via sync_models
+            service.sync_models(con)
+            waiting = asyncio.create_task(leadership.wait_and_lead(lead))
         app.state.settings, app.state.service, app.state.rebuilder = config, service, rebuilder
+        app.state.leadership = leadership
         app.state.keys = KeyCache()
-        task = asyncio.create_task(dispatcher.run())
-        sweep = DecaySweep(service, lambda: store.connect(config.store, synchronous=config.synchronous),
-                           interval_seconds=config.decay_sweep_seconds, chunk=config.rebuild_chunk_leads)
-        if config.decay_sweep_seconds > 0:
-            sweep.start()
         if config.model is not None:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(signal.SIGHUP, _reload_from_file, config, rebuilder)
@@ -106,12 +132,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.remove_signal_handler(signal.SIGHUP)
+            if waiting is not None and not waiting.done():
+                waiting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await waiting
             dispatcher.stop()
             sweep.stop()
-            await task
+            for task in tasks:
+                await task
             service.models = Models(service.models.active, None)  # a running build stops at its next chunk
             rebuilder.wait(timeout=10)
+            checkpointer.stop()
             con.close()
+            leadership.release()
 
     app = FastAPI(title="leadscore", version="1", lifespan=lifespan,
                   description="Real-time B2B lead scoring: ingest events, read scores with their reasons, "

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from pydantic import SecretStr
 
 from leadscore.api import bundled_model_path
 from leadscore.api.serving import load_serving_model, write_demo_funnel
@@ -60,9 +64,35 @@ def serve(settings: Settings, *, load: Path | None, demo: bool, demo_leads: int,
             announce(f"demo admin API key (shown once): {text}")
     finally:
         con.close()
-    announce(f"serving on http://{settings.host}:{settings.port}  (API docs: /docs)")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
-                access_log=settings.access_log, timeout_graceful_shutdown=5)
+    announce(f"serving on http://{settings.host}:{settings.port}  (API docs: /docs)"
+             + (f" with {settings.workers} worker processes" if settings.workers > 1 else ""))
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
+                    access_log=settings.access_log, timeout_graceful_shutdown=5)
+        return
+    # Worker processes import the app by name and read their settings from the environment.
+    os.environ.update(settings_environment(settings))
+    uvicorn.run("leadscore.server.app:create_app", factory=True, workers=settings.workers, host=settings.host,
+                port=settings.port, log_level="info", access_log=settings.access_log, timeout_graceful_shutdown=5)
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """``LEADSCORE_*`` variables that rebuild ``settings`` in another process (None values left out)."""
+    values: dict[str, str] = {}
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            text = value.get_secret_value()
+        elif isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, datetime):
+            text = value.isoformat()
+        else:
+            text = str(value)
+        values[f"LEADSCORE_{name.upper()}"] = text
+    return values
 
 
 def create_key(store_path: StoreTarget, scope: keys.Scope, label: str | None) -> dict[str, Any]:

@@ -21,7 +21,9 @@ API_KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False,
 
 
 async def get_service(request: Request) -> ScoringService:
+    """The service, following a model switch another worker process made (one small read)."""
     service: ScoringService = request.app.state.service
+    service.sync_models(service.con)
     return service
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from leadscore.api.serving import FEEDBACK_REASONS, column_warnings, serving_model_from_text
 from leadscore.errors import DataError, Issue, ModelError
@@ -175,9 +176,10 @@ async def delete_webhook(webhook_id: Annotated[str, Path(max_length=64)], servic
 
 
 @router.get("/status", summary="Counts and the served model")
-async def get_status(service: ServiceDep, _key: ReadKey) -> dict[str, Any]:
+async def get_status(request: Request, service: ServiceDep, _key: ReadKey) -> dict[str, Any]:
     con = service.con
     counts = {table: int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
               for table in ("leads", "accounts", "events", "feedback")}
     return {"model_version": service.models.active.version, "model": service.models.active.name,
-            "now": service.now().isoformat() + "Z", "counts": counts, "outbox": webhooks.outbox_counts(con)}
+            "now": service.now().isoformat() + "Z", "counts": counts, "outbox": webhooks.outbox_counts(con),
+            "worker": {"pid": os.getpid(), "leader": request.app.state.leadership.held}}

@@ -45,6 +45,22 @@ class Models:
     building: ServingModel | None = None
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A lead scored before the write transaction, and the state of the store it was scored from."""
+
+    models: Models
+    lead: StoredLead
+    scores: tuple[tuple[ServingModel, LeadScore], ...]
+    new_ids: frozenset[str]
+    fingerprint: tuple[object, ...]
+
+
+def versions_seq(con: Connection) -> int:
+    """How many model-status changes the store has seen: another process moved a version when this grew."""
+    return int(store.get_meta(con, store.MODELS_CHANGED) or 0)
+
+
 def stage_rank(model: ServingModel, stage: str | None) -> int:
     stages = model.routing.stages
     return stages.index(stage) if stage in stages else NOT_QUEUED
@@ -80,17 +96,19 @@ class ScoringService:
         self.on_enqueued = on_enqueued or (lambda: None)
         self.lock = threading.Lock()  # guards ``models`` against the rebuild thread's swap
         self.known_props: set[str] = set(store.known_columns(con).get("events", ()))
+        self.models_seq = versions_seq(con)
 
     # -- scoring one lead from the store ----------------------------------------------------------
 
-    def lead_inputs(self, con: Connection, model: ServingModel, lead: StoredLead
+    def lead_inputs(self, con: Connection, model: ServingModel, lead: StoredLead,
+                    events: Sequence[StoredEvent] | None = None
                     ) -> tuple[dict[str, Any] | None, list[dict[str, Any]], bool]:
         plan = model.plan
         account = store.get_account(con, lead.account_id)
         lead_key = lead.row.get(plan.lead_key)
-        events = [{**event.props, plan.event_key: event.key, plan.event_lead: lead_key,
-                   plan.event_time: from_us(event.ts_us), plan.event_type: event.type}
-                  for event in store.events_of_lead(con, lead.lead_id)]
+        stored = store.events_of_lead(con, lead.lead_id) if events is None else events
+        events_rows = [{**event.props, plan.event_key: event.key, plan.event_lead: lead_key,
+                        plan.event_time: from_us(event.ts_us), plan.event_type: event.type} for event in stored]
         duplicate = False
         if lead.email_norm is not None:
             same = store.leads_with_email(con, lead.email_norm)
@@ -100,12 +118,17 @@ class ScoringService:
                     rows = [{**row, plan.lead_key: str(row.get(plan.lead_key))} for row in rows]
                     lead_key = str(lead_key)
                 duplicate = lead_key in duplicate_keys(model, rows)
-        return account, events, duplicate
+        return account, events_rows, duplicate
 
     def score_stored(self, con: Connection, model: ServingModel, lead: StoredLead, as_of: datetime
                      ) -> LeadScore:
-        account, events, duplicate = self.lead_inputs(con, model, lead)
-        return score_one(model, lead.row, account=account, events=events, as_of=as_of, is_duplicate=duplicate)
+        return self.score_events(con, model, lead, None, as_of)
+
+    def score_events(self, con: Connection, model: ServingModel, lead: StoredLead,
+                     events: Sequence[StoredEvent] | None, as_of: datetime) -> LeadScore:
+        """The lead's score from its stored rows and ``events`` (default: its stored events)."""
+        account, rows, duplicate = self.lead_inputs(con, model, lead, events)
+        return score_one(model, lead.row, account=account, events=rows, as_of=as_of, is_duplicate=duplicate)
 
     def rescore(self, con: Connection, lead_id: str, now: datetime, cause: str
                 ) -> tuple[LeadScore, ScoreRow | None] | None:
@@ -113,13 +136,18 @@ class ScoringService:
         lead = store.get_lead(con, lead_id)
         if lead is None:
             return None
-        now_us = to_us(now)
         models = self.models
+        scored = [(model, self.score_stored(con, model, lead, now))
+                  for model in (models.active, models.building) if model is not None]
+        return self.record(con, lead_id, models, scored, now, cause)
+
+    def record(self, con: Connection, lead_id: str, models: Models,
+               scored: Sequence[tuple[ServingModel, LeadScore]], now: datetime, cause: str
+               ) -> tuple[LeadScore, ScoreRow | None] | None:
+        """Store a lead's new scores, with history and webhooks when they moved; inside a transaction."""
+        now_us = to_us(now)
         result: tuple[LeadScore, ScoreRow | None] | None = None
-        for model in (models.active, models.building):
-            if model is None:
-                continue
-            score = self.score_stored(con, model, lead, now)
+        for model, score in scored:
             row = ScoreRow(lead_id, score.total, score.grade, score.stage, score.next_action)
             previous = store.get_score(con, model.version, lead_id)
             store.put_score(con, model.version, row, stage_rank(model, score.stage), now_us)
@@ -145,16 +173,27 @@ class ScoringService:
     # -- ingest -------------------------------------------------------------------------------------
 
     def ingest(self, events: Sequence[StoredEvent]) -> dict[str, Any]:
-        """Store events (each id once), rescore their leads; one transaction for the whole batch."""
+        """Store events (each id once), rescore their leads; one write transaction for the whole batch.
+
+        The leads are scored first, from one read snapshot with the batch's new events added, outside
+        the write lock; the write transaction then stores the events and keeps each score whose
+        inputs are still what the snapshot held (same lead and account rows, same stored events,
+        same e-mail group, same models), rescoring the others inside. Several worker processes
+        thus score in parallel and hold the store's one write lock only to write."""
         now = self.now()
         now_us = to_us(now)
         statuses: list[dict[str, Any]] = []
         touched: dict[str, str] = {}
+        prepared = self.prepare(events, now)
         with store.transaction(self.con) as con:
+            self.sync_models(con)
             props = sorted({name for event in events for name in event.props} - self.known_props)
             if props:
                 store.add_columns(con, "events", props)
+            valid = {lead_id: early for lead_id, early in prepared.items()
+                     if early.models is self.models and store.lead_fingerprint(con, early.lead) == early.fingerprint}
             known_leads: dict[str, bool] = {}
+            stored: dict[str, set[str]] = {}
             for event in events:
                 status = store.insert_event(con, event, now_us)
                 known = known_leads.get(event.lead_id)
@@ -164,9 +203,14 @@ class ScoringService:
                                  "lead_known": known})
                 if status == "stored" and known:
                     touched.setdefault(event.lead_id, f"event {event.event_id}")
+                    stored.setdefault(event.lead_id, set()).add(event.event_id)
             scores: dict[str, dict[str, Any]] = {}
             for lead_id, cause in touched.items():
-                done = self.rescore(con, lead_id, now, cause)
+                early = valid.get(lead_id)
+                if early is not None and early.new_ids == stored[lead_id]:
+                    done = self.record(con, lead_id, early.models, early.scores, now, cause)
+                else:
+                    done = self.rescore(con, lead_id, now, cause)
                 if done is not None:
                     scores[lead_id] = summary(done[0], self.models.active, now, done[1])
         self.known_props.update(props)
@@ -175,6 +219,44 @@ class ScoringService:
             if item["lead_known"] and lead_id not in scores:
                 scores[lead_id] = self.read_score(lead_id, now)
         return {"results": statuses, "leads": scores}
+
+    def prepare(self, events: Sequence[StoredEvent], now: datetime) -> dict[str, Prepared]:
+        """Score the batch's known leads from one read snapshot, each with its new events added."""
+        by_lead: dict[str, dict[str, StoredEvent]] = {}
+        for event in events:
+            by_lead.setdefault(event.lead_id, {}).setdefault(event.event_id, event)
+        prepared: dict[str, Prepared] = {}
+        with store.snapshot(self.con) as con:
+            self.sync_models(con)
+            models = self.models
+            for lead_id, batch in by_lead.items():
+                lead = store.get_lead(con, lead_id)
+                if lead is None:
+                    continue
+                fingerprint = store.lead_fingerprint(con, lead)
+                stored_events = store.events_of_lead(con, lead_id)
+                have = {event.event_id for event in stored_events}
+                new = [event for event_id, event in batch.items() if event_id not in have]
+                if not new:
+                    continue
+                scored = tuple((model, self.score_events(con, model, lead, [*stored_events, *new], now))
+                               for model in (models.active, models.building) if model is not None)
+                prepared[lead_id] = Prepared(models, lead, scored, frozenset(e.event_id for e in new), fingerprint)
+        return prepared
+
+    def sync_models(self, con: Connection) -> None:
+        """Follow model changes made by another worker process (``models`` seq in the store)."""
+        seq = versions_seq(con)
+        if seq == self.models_seq:
+            return
+        with self.lock:
+            from leadscore.server.versions import stored_model
+
+            active = stored_model(con, "active", same_as=self.models.active) or self.models.active
+            building = stored_model(con, "building", same_as=self.models.building)
+            if active is not self.models.active or building is not self.models.building:
+                self.models = Models(active, building)
+            self.models_seq = seq
 
     def read_score(self, lead_id: str, as_of: datetime) -> dict[str, Any]:
         model = self.models.active

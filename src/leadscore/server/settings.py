@@ -48,7 +48,13 @@ class Settings(BaseSettings):
     history_limit: int = Field(50, ge=1)
     decay_sweep_seconds: float = Field(
         300.0, ge=0, description="Rescore the queued leads this often, so decay moves stages (0: never).")
+    workers: int = Field(1, ge=1, le=64, description="Worker processes serving requests over the one store "
+                                                      "(one of them also runs webhooks, sweeps, checkpoints).")
     access_log: bool = Field(True, description="Log every request (uvicorn's access log).")
+    checkpoint_seconds: float = Field(
+        0.25, ge=0, description="Copy the SQLite write-ahead log into the store this often, on a thread of its "
+                                "own (0: let the commit that fills the log do it, SQLite's default). "
+                                "Not used on Postgres.")
     prewarm: bool = Field(True, description="At start, ask the OS to read the store file ahead (page cache); "
                                             "SQLite only.")
 

@@ -30,12 +30,16 @@ the few places that differ test ``con.dialect``.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import functools
 import json
+import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
@@ -90,9 +94,23 @@ StoreError: tuple[type[Exception], ...] = (sqlite3.Error, PostgresError)
 
 
 class SqliteConnection(sqlite3.Connection):
-    """sqlite3's connection with the two members of ``Connection`` it lacks; ``execute`` is untouched."""
+    """sqlite3's connection with the members of ``Connection`` it lacks (``execute`` is untouched), and
+    its own handle on the store's writer lock file.
+
+    Why a lock file beside SQLite's own lock: a writer that finds the store locked waits in SQLite's
+    busy handler, which sleeps 1, 2, 5, 10... ms between tries. With several worker processes each
+    writing every millisecond that sleeping was most of the time. ``flock`` on a handle of one's own
+    queues the writers in the kernel and wakes the next one as soon as the lock is free, across
+    threads and processes alike."""
 
     dialect: Dialect = "sqlite"
+    writer_lock: int = -1
+
+    def close(self) -> None:
+        super().close()
+        if self.writer_lock >= 0:
+            os.close(self.writer_lock)
+            self.writer_lock = -1
 
     def begin_write(self) -> None:
         """Take the write lock now (not at the first write): one writer at a time, no upgrade deadlock."""
@@ -185,7 +203,7 @@ class StoredEvent:
     lead_id: str
     ts_us: int
     type: str
-    props: dict[str, Any]
+    props: Mapping[str, Any]
     key_int: bool
 
     @property
@@ -242,6 +260,7 @@ def connect_sqlite(path: Path, *, synchronous: Synchronous = "normal") -> Sqlite
         path.parent.mkdir(parents=True, exist_ok=True)
         con = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30.0,
                               factory=SqliteConnection)
+        con.writer_lock = os.open(f"{path}.writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
         con.execute("PRAGMA journal_mode = WAL")
         con.execute(f"PRAGMA synchronous = {'FULL' if synchronous == 'full' else 'NORMAL'}")
         con.execute("PRAGMA busy_timeout = 30000")
@@ -258,14 +277,43 @@ def connect_sqlite(path: Path, *, synchronous: Synchronous = "normal") -> Sqlite
 @contextlib.contextmanager
 def transaction(con: Connection) -> Iterator[Connection]:
     """One write transaction (SQLite: BEGIN IMMEDIATE; Postgres: BEGIN + advisory lock); rolled back on
-    any error. Writers wait for each other, so read-modify-write inside (meta, scores) is safe."""
-    con.begin_write()
+    any error. Writers wait for each other, so read-modify-write inside (meta, scores) is safe.
+
+    SQLite writers queue on the store's lock file first (see ``SqliteConnection``)."""
+    lock = getattr(con, "writer_lock", -1)
+    if lock >= 0:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        con.begin_write()
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+    finally:
+        if lock >= 0:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def snapshot(con: Connection) -> Iterator[Connection]:
+    """One read transaction: every read inside sees the store as of its first read (Postgres:
+    REPEATABLE READ, whose snapshot is taken at the first statement, as SQLite's read transaction)."""
+    con.execute("BEGIN" if con.dialect == "sqlite" else "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
     try:
         yield con
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
+    finally:
+        con.execute("COMMIT")
+
+
+MODELS_CHANGED = "models_changed"
+"""Meta key counting model-status changes, so every worker process notices a switch."""
+
+
+def models_changed(con: Connection) -> None:
+    """Count a model-status change (inside the transaction that makes it)."""
+    set_meta(con, MODELS_CHANGED, str(int(get_meta(con, MODELS_CHANGED) or 0) + 1))
 
 
 def get_meta(con: Connection, key: str) -> str | None:
@@ -315,6 +363,24 @@ def get_lead(con: Connection, lead_id: str) -> StoredLead | None:
     if found is None:
         return None
     return StoredLead(found[0], found[1], found[2], json.loads(found[3]))
+
+
+def lead_fingerprint(con: Connection, lead: StoredLead) -> tuple[object, ...]:
+    """What a lead's score is computed from, in brief: its row's and its account's last change, its
+    events (count, newest row) and its e-mail group (count, changes). Equal fingerprints at two
+    moments mean a score computed at the first is still the score at the second.
+
+    Events are only ever inserted, so their count names the set; the newest row is SQLite's rowid,
+    or on Postgres (no rowid) the newest ``received_us``."""
+    newest = "rowid" if con.dialect == "sqlite" else "received_us"
+    row = con.execute(
+        "SELECT (SELECT updated_us FROM leads WHERE lead_id = ?), "
+        "(SELECT updated_us FROM accounts WHERE account_id = ?), "
+        f"(SELECT count(*) || ':' || coalesce(max({newest}), 0) FROM events WHERE lead_id = ?), "
+        "(SELECT count(*) || ':' || coalesce(max(updated_us), 0) || ':' || coalesce(sum(updated_us), 0) "
+        " FROM leads WHERE email_norm = ?)",
+        (lead.lead_id, lead.account_id, lead.lead_id, lead.email_norm)).fetchone()
+    return tuple(row)
 
 
 def lead_exists(con: Connection, lead_id: str) -> bool:
@@ -374,7 +440,17 @@ def insert_event(con: Connection, event: StoredEvent, now_us: int) -> Literal["s
 def events_of_lead(con: Connection, lead_id: str) -> list[StoredEvent]:
     rows = con.execute("SELECT event_id, lead_id, ts_us, type, props, key_int FROM events WHERE lead_id = ?",
                        (lead_id,)).fetchall()
-    return [StoredEvent(r[0], r[1], r[2], r[3], json.loads(r[4]) if r[4] else {}, bool(r[5])) for r in rows]
+    return [StoredEvent(r[0], r[1], r[2], r[3], _props(r[4]), bool(r[5])) for r in rows]
+
+
+@functools.lru_cache(maxsize=65_536)
+def _props(text: str | None) -> Mapping[str, Any]:
+    """Event properties decoded once per distinct text, read-only: a lead is rescored from all its
+    events for each new one, and most events share a few property sets (the same page, the same asset)."""
+    return MappingProxyType(json.loads(text)) if text else _NO_PROPS
+
+
+_NO_PROPS: Mapping[str, Any] = MappingProxyType({})
 
 
 def event_count(con: Connection) -> int:

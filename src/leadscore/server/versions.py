@@ -35,6 +35,7 @@ def record(con: Connection, model: ServingModel, status: str, now_us: int, actio
                 (model.version, model.name, model.loaded.source, model.text, status, now_us, int(seq_row[0])))
     con.execute("INSERT INTO model_history (at_us, action, version, detail) VALUES (?, ?, ?, ?)",
                 (now_us, action, model.version, model.loaded.source))
+    store.models_changed(con)
 
 
 def stored_model(con: Connection, status: str, *, same_as: ServingModel | None = None
@@ -117,6 +118,7 @@ class Rebuilder:
                         (model.version,))
             con.execute("INSERT INTO model_history (at_us, action, version, detail) VALUES (?, 'failed', ?, ?)",
                         (to_us(self.service.now()), model.version, reason))
+            store.models_changed(con)
         with self.service.lock:
             if self.service.models.building is model:
                 self.service.models = Models(self.service.models.active, None)
@@ -174,5 +176,6 @@ class Rebuilder:
                 con.execute("INSERT INTO model_history (at_us, action, version, detail) VALUES (?, ?, ?, ?)",
                             (now_us, "activated", model.version, f"{len(moved)} leads changed stage"))
                 con.execute("DELETE FROM scores WHERE model_version != ?", (model.version,))
+                store.models_changed(con)
                 service.models = Models(model, None)
             self.progress["activated"] = True

@@ -1,11 +1,13 @@
 """In-process ingest on the two store backends: the same funnel loaded into SQLite and into Postgres.
 
     python benchmarks/bench_store_backends.py --postgres postgresql://USER@127.0.0.1:PORT/DB --leads 2000
+    PYTHONPATH=OTHER_CHECKOUT/src python benchmarks/bench_store_backends.py   # SQLite only: compare trees
 
 For each backend: bulk-load a demo funnel (seed 42) into an empty store (timed), then run
 ``bench_serve.in_process_reference`` on it: median ms to score one stored lead and to ingest one
 event through ``ScoringService.ingest`` (store write, rescore, commit), over ``--events`` events.
-The Postgres database must exist and be empty. No HTTP: this isolates what the store costs.
+The Postgres database must exist and be empty; without ``--postgres`` only SQLite is measured. No
+HTTP: this isolates what the store costs.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def main() -> None:
     from leadscore.server.store import redact
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--postgres", required=True, help="URL of an empty database")
+    parser.add_argument("--postgres", help="URL of an empty database (default: measure SQLite only)")
     parser.add_argument("--leads", type=int, default=2_000)
     parser.add_argument("--events", type=int, default=2_000)
     args = parser.parse_args()
@@ -54,7 +56,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder) / "data"
         write_demo_funnel(data, leads=args.leads, seed=42, as_of=datetime.now(UTC).replace(tzinfo=None))
-        for name, target in (("sqlite", Path(folder) / "store.db"), ("postgres", args.postgres)):
+        targets: list[tuple[str, Path | str]] = [("sqlite", Path(folder) / "store.db")]
+        if args.postgres:
+            targets.append(("postgres", args.postgres))
+        for name, target in targets:
             seconds = load(target, data)
             figures = in_process_reference(target, bundled_model_path(), args.leads, args.events)
             report[name] = {"store": redact(target), "load_seconds": round(seconds, 2), **figures}

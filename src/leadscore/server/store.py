@@ -372,15 +372,18 @@ def lead_fingerprint(con: Connection, lead: StoredLead) -> tuple[object, ...]:
 
     Events are only ever inserted, so their count names the set; the newest row is SQLite's rowid,
     or on Postgres (no rowid) the newest ``received_us``."""
-    newest = "rowid" if con.dialect == "sqlite" else "received_us"
-    row = con.execute(
-        "SELECT (SELECT updated_us FROM leads WHERE lead_id = ?), "
-        "(SELECT updated_us FROM accounts WHERE account_id = ?), "
-        f"(SELECT count(*) || ':' || coalesce(max({newest}), 0) FROM events WHERE lead_id = ?), "
-        "(SELECT count(*) || ':' || coalesce(max(updated_us), 0) || ':' || coalesce(sum(updated_us), 0) "
-        " FROM leads WHERE email_norm = ?)",
-        (lead.lead_id, lead.account_id, lead.lead_id, lead.email_norm)).fetchone()
+    sql = _FINGERPRINT_SQLITE if con.dialect == "sqlite" else _FINGERPRINT_POSTGRES
+    row = con.execute(sql, (lead.lead_id, lead.account_id, lead.lead_id, lead.email_norm)).fetchone()
     return tuple(row)
+
+
+_FINGERPRINT_SQLITE = (
+    "SELECT (SELECT updated_us FROM leads WHERE lead_id = ?), "
+    "(SELECT updated_us FROM accounts WHERE account_id = ?), "
+    "(SELECT count(*) || ':' || coalesce(max(rowid), 0) FROM events WHERE lead_id = ?), "
+    "(SELECT count(*) || ':' || coalesce(max(updated_us), 0) || ':' || coalesce(sum(updated_us), 0) "
+    " FROM leads WHERE email_norm = ?)")
+_FINGERPRINT_POSTGRES = _FINGERPRINT_SQLITE.replace("max(rowid)", "max(received_us)")
 
 
 def lead_exists(con: Connection, lead_id: str) -> bool:

@@ -72,7 +72,7 @@ def load(target: Path | str, folder: Path) -> dict[str, int]:
 
 
 def test_a_bulk_load_by_copy_stores_exactly_what_sqlite_stores_and_builds_the_event_indexes(
-        tmp_path: Path, postgres: PostgresServer, demo_data: Path) -> None:
+        tmp_path: Path, postgres: PostgresServer, demo_data: Path, leadscore_cli: Cli) -> None:
     url = create_database(postgres)
     sqlite_file = tmp_path / "store.db"
     counts = load(url, demo_data)
@@ -86,6 +86,12 @@ def test_a_bulk_load_by_copy_stores_exactly_what_sqlite_stores_and_builds_the_ev
     assert again["events"] == counts["events"]
     assert store_rows(url, "SELECT count(*), count(DISTINCT event_id) FROM events") == [(counts["events"],) * 2]
     assert store_rows(url, "SELECT count(*) FROM leads") == [(200,)]
+    exported = leadscore_cli("store", "export-data", "--store", url, "--out", tmp_path / "out", "--model",
+                             BUNDLED_MODEL)  # the store commands take the URL too
+    assert exported.code == 0, exported.stderr
+    assert f"{counts['leads']} leads" in exported.stderr and f"{counts['events']} events" in exported.stderr
+    feedback = leadscore_cli("store", "export-feedback", "--store", url, "--out", tmp_path / "feedback.parquet")
+    assert feedback.code == 0 and "wrote 0 feedback rows" in feedback.stderr
 
 
 def test_serve_loads_a_folder_into_postgres_and_never_prints_the_password(

@@ -104,7 +104,7 @@ class PostgresConnection:
 
     def __init__(self, con: Any, target: str) -> None:
         self.raw = con
-        self.target = target
+        self.shown = redact(target)  # the store for messages; the password is not kept here
         self._sql: dict[str, str] = {}
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor:

@@ -22,9 +22,8 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from leadscore.backends.python_accounts import score_account
 from leadscore.backends.python_functions import (
@@ -63,9 +62,8 @@ __all__ = ["AccountScore", "LeadScore", "ReasonItem", "duplicate_lead_keys", "sc
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Event:
-    """A counted event: strictly before as_of, with its age in days."""
+class _Event(NamedTuple):
+    """A counted event: strictly before as_of, with its age in days (a tuple: made per event per rescore)."""
 
     row: Mapping[str, Any]
     ts: datetime
@@ -111,10 +109,9 @@ def _newest_first(event: _Event) -> tuple[int, bool, Any]:
     return (-stamp, event.key is None, event.key if event.key is not None else 0)
 
 
-@dataclass(frozen=True)
-class _EventOutcome:
+class _EventOutcome(NamedTuple):
     points: float
-    count: int
+    matched: int
     detail: str | None
 
 
@@ -253,7 +250,7 @@ class _Lead:
                 raw_parts: list[float] = []
                 for event_rule in group.rules:
                     counted = self.event_rule(event_rule)
-                    points[event_rule.name], fired[event_rule.name] = counted.points, counted.count > 0
+                    points[event_rule.name], fired[event_rule.name] = counted.points, counted.matched > 0
                     raw_parts.append(counted.points)
                     items.append(ReasonItem(event_rule.name, layer.name, counted.points, counted.detail))
                 raw = _add_all(raw_parts)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from leadscore.errors import BackendError, DataError, Issue
 
@@ -119,8 +119,9 @@ class Conflict(DataError):
     """A write that contradicts what is stored (an event id reused for another event): HTTP 409."""
 
 
-@dataclass(frozen=True)
-class StoredEvent:
+class StoredEvent(NamedTuple):
+    """One stored event (a tuple: made for every event of a lead at each rescore)."""
+
     event_id: str
     lead_id: str
     ts_us: int

@@ -62,6 +62,9 @@ __all__ = ["AccountScore", "LeadScore", "ReasonItem", "duplicate_lead_keys", "sc
 # ---------------------------------------------------------------------------------------------
 
 
+_UNREAD = object()
+
+
 class _Event(NamedTuple):
     """A counted event: strictly before as_of, with its age in days (a tuple: made per event per rescore)."""
 
@@ -137,6 +140,7 @@ class _Lead:
         self.aggregate_specs: dict[str, EventAggregate] = plan.all_aggregates()
         self.aggregate_specs.setdefault(LAST_ANY_KEY, EventAggregate("last_age", None, None))
         self._aggregates: dict[str, SqlValue] = {}
+        self._resolved: dict[str, object] = {}
 
     # -- events -------------------------------------------------------------------------------
 
@@ -180,30 +184,38 @@ class _Lead:
             detail = f"{len(matched)} {plural}, decayed from {len(matched) * rule.points:g} to {_fmt(points)}"
         return _EventOutcome(points, len(matched), detail)
 
-    def _selected(self, aggregate: EventAggregate, event: _Event) -> bool:
+    def _selected(self, aggregate: EventAggregate) -> list[_Event]:
         """The events a selector names, as ``events_sql.selector_match_sql`` (max_count not applied)."""
-        if aggregate.within_days is not None and not event.age <= aggregate.within_days:
-            return False
-        if aggregate.selector is None:
-            return True
-        rules = self.plan.selector_rules(aggregate.selector)
+        within = aggregate.within_days
+        events = self.events if within is None else [event for event in self.events if event.age <= within]
+        selector = aggregate.selector
+        if selector is None:
+            return events
+        rules = self.plan.selector_rules(selector)
         if rules is None:
-            return event.type == aggregate.selector
-        return any(self.rule_matches(rule, event) for rule in rules)
+            return [event for event in events if event.type == selector]
+        return [event for event in events if any(self.rule_matches(rule, event) for rule in rules)]
 
     def aggregate(self, key: str) -> SqlValue:
         if key not in self._aggregates:
             spec = self.aggregate_specs.get(key)
             if spec is None:
                 raise ValueError(f"unknown event aggregate {key!r}")
-            ages = [event.age for event in self.events if self._selected(spec, event)]
+            ages = [event.age for event in self._selected(spec)]
             self._aggregates[key] = len(ages) if spec.kind == "count" else (min(ages) if ages else None)
         return self._aggregates[key]
 
     # -- placeholders -------------------------------------------------------------------------
 
     def resolve(self, key: str) -> SqlValue:
-        """Placeholders of rule, segment and committee conditions (``leads_sql._RuleResolver``)."""
+        """Placeholders of rule, segment and committee conditions (``leads_sql._RuleResolver``); each
+        read once per lead, since several rules read the same columns."""
+        found = self._resolved.get(key, _UNREAD)
+        if found is _UNREAD:
+            found = self._resolved[key] = self._resolve(key)
+        return found  # type: ignore[return-value]  # only _resolve's values are stored
+
+    def _resolve(self, key: str) -> SqlValue:
         kind, _, name = key.partition(":")
         if kind == "lead":
             return _column(self.lead, name)

@@ -41,6 +41,10 @@ EVENT_MIX = (("page_view", 50), ("email_open", 25), ("email_click", 8), ("conten
              ("pricing_page_view", 5), ("demo_request", 3), ("contact_form", 2))
 
 
+PHASES = (("single_event_1_connection", 1, 1), ("single_event_4_connections", 4, 1), ("batches_of_100", 4, 100))
+"""(report name, connections, events per request) of each timed phase."""
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -199,6 +203,26 @@ class Driver:
                 "max_ms": round(max(latencies) * 1000, 2)}
 
 
+def wrk_phase(url: str, key: str, leads: int, *, connections: int, batch: int, seconds: float, prefix: str
+              ) -> dict[str, Any]:
+    """The same phase driven by wrk (a C client: a fraction of httpx's CPU on the shared two cores)."""
+    script = Path(__file__).with_name("wrk_events.lua")
+    command = ["wrk", f"-t{min(connections, 2)}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
+               "--latency", "-s", str(script), url, "--", key, str(leads), str(batch), prefix]
+    started = time.process_time()
+    done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 120)
+    line = [text for text in done.stdout.splitlines() if text.startswith("{")][-1]
+    figures = json.loads(line)
+    if figures["non_2xx"] or figures["socket_errors"]:
+        raise RuntimeError(f"wrk saw failed requests: {figures}\n{done.stdout}")
+    events = figures["requests"] * batch
+    return {"client": "wrk", "connections": connections, "events_per_request": batch,
+            "requests": figures["requests"], "events": events, "seconds": round(figures["seconds"], 2),
+            "events_per_second": round(events / figures["seconds"], 1), "p50_ms": figures["p50_us"] / 1000,
+            "p99_ms": figures["p99_us"] / 1000, "max_ms": figures["max_us"] / 1000,
+            "bench_cpu_seconds": round(time.process_time() - started, 2)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=1_000_000)
@@ -207,6 +231,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="Seconds per phase at most.")
     parser.add_argument("--reuse-store", action="store_true", help="Keep the store of an earlier run in --out.")
     parser.add_argument("--workers", type=int, default=1, help="Server worker processes (leadscore serve --workers).")
+    parser.add_argument("--client", choices=("httpx", "wrk"), default="httpx",
+                        help="Load generator: httpx threads in this process, or wrk (apt-get install wrk).")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     as_of = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
@@ -238,12 +264,15 @@ def main() -> None:
         report["store_bytes"] = store_path.stat().st_size
         driver = Driver(url, key, args.leads, seed=1)
         driver.phase(connections=1, batch=1, requests=300, seconds=30)  # warm-up: key check, caches
-        report["single_event_1_connection"] = driver.phase(connections=1, batch=1, requests=args.requests,
-                                                           seconds=args.seconds)
-        report["single_event_4_connections"] = driver.phase(connections=4, batch=1, requests=args.requests,
-                                                            seconds=args.seconds)
-        report["batches_of_100"] = driver.phase(connections=4, batch=100, requests=max(4, args.requests // 50),
-                                                seconds=args.seconds)
+        if args.client == "wrk":
+            for name, connections, batch in PHASES:
+                report[name] = wrk_phase(url, key, args.leads, connections=connections, batch=batch,
+                                         seconds=args.seconds, prefix=f"wrk{os.getpid()}-{name}")
+        else:
+            for name, connections, batch in PHASES:
+                requests = args.requests if batch == 1 else max(connections, args.requests // 50)
+                report[name] = driver.phase(connections=connections, batch=batch, requests=requests,
+                                            seconds=args.seconds)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)

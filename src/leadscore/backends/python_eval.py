@@ -96,13 +96,18 @@ def decay_factor(decay: Decay | None, age: float) -> float:
 
 def _counted_events(plan: ScoringPlan, events: Sequence[Mapping[str, Any]], as_of: datetime) -> list[_Event]:
     counted: list[_Event] = []
+    time_column, type_column, key_column = plan.event_time, plan.event_type, plan.event_key
     for row in events:
-        ts = _timestamp(_column(row, plan.event_time), "event time")
+        ts = row[time_column] if time_column in row else _column(row, time_column)
+        if type(ts) is not datetime or ts.tzinfo is not None:  # the service's rows are naive datetimes already
+            ts = _timestamp(ts, "event time")
         if ts is None or ts >= as_of:
             continue  # the SQL path quarantines NULL times and never counts events at or after as_of
-        kind = _column(row, plan.event_type)
-        counted.append(_Event(row, ts, _age_days(as_of, ts), None if kind is None else to_varchar(kind),
-                              _column(row, plan.event_key)))
+        kind = row[type_column] if type_column in row else _column(row, type_column)
+        if kind is not None and type(kind) is not str:
+            kind = to_varchar(kind)
+        key = row[key_column] if key_column in row else _column(row, key_column)
+        counted.append(_Event(row, ts, _age_days(as_of, ts), kind, key))
     return counted
 
 

@@ -41,6 +41,10 @@ EVENT_MIX = (("page_view", 50), ("email_open", 25), ("email_click", 8), ("conten
              ("pricing_page_view", 5), ("demo_request", 3), ("contact_form", 2))
 
 
+PHASES = (("single_event_1_connection", 1, 1), ("single_event_4_connections", 4, 1), ("batches_of_100", 4, 100))
+"""(report name, connections, events per request) of each timed phase."""
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -145,16 +149,25 @@ class Driver:
                 "ts": ts.isoformat(), "properties": {"url": "/pricing" if kind == "page_view" and lead % 5 == 0
                                                      else "/blog"}}
 
-    def loop(self, *, batch: int, requests: int, seconds: float, latencies: list[float]) -> int:
+    def bodies(self, batch: int, count: int) -> list[bytes]:
+        """Request bodies made before the timed loop: the client's own work stays out of the figures
+        as far as it can on a machine whose two cores it shares with the server."""
+        made = []
+        for _ in range(count):
+            body: dict[str, Any] = self.event() if batch == 1 else {"events": [self.event() for _ in range(batch)]}
+            made.append(json.dumps(body).encode())
+        return made
+
+    def loop(self, *, batch: int, bodies: list[bytes], seconds: float, latencies: list[float]) -> int:
         sent = 0
+        headers = {"X-API-Key": self.key, "Content-Type": "application/json"}
         deadline = time.perf_counter() + seconds
-        with httpx.Client(base_url=self.url, headers={"X-API-Key": self.key}, timeout=30.0) as client:
-            for _ in range(requests):
+        with httpx.Client(base_url=self.url, headers=headers, timeout=30.0) as client:
+            for body in bodies:
                 if time.perf_counter() > deadline:
                     break
-                body: dict[str, Any] = self.event() if batch == 1 else {"events": [self.event() for _ in range(batch)]}
                 started = time.perf_counter()
-                response = client.post("/v1/events", json=body)
+                response = client.post("/v1/events", content=body)
                 latencies.append(time.perf_counter() - started)
                 if response.status_code != 200:
                     raise RuntimeError(f"HTTP {response.status_code}: {response.text[:300]}")
@@ -167,23 +180,47 @@ class Driver:
         latencies: list[float] = []
         counts = [0] * connections
 
+        per_connection = requests // connections if batch > 1 else min(requests // connections, int(seconds * 3_000))
+        bodies = [self.bodies(batch, per_connection) for _ in range(connections)]
+
         def run(index: int) -> None:
-            counts[index] = self.loop(batch=batch, requests=requests // connections, seconds=seconds,
-                                      latencies=latencies)
+            counts[index] = self.loop(batch=batch, bodies=bodies[index], seconds=seconds, latencies=latencies)
 
         threads = [threading.Thread(target=run, args=(i,)) for i in range(connections)]
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         elapsed = time.perf_counter() - started
+        client_cpu = time.process_time() - cpu
         return {"connections": connections, "events_per_request": batch, "requests": len(latencies),
+                "client_cores_busy": round(client_cpu / elapsed, 2),
                 "events": sum(counts), "seconds": round(elapsed, 2),
                 "events_per_second": round(sum(counts) / elapsed, 1),
                 "p50_ms": round(statistics.median(latencies) * 1000, 2),
                 "p99_ms": round(percentile(latencies, 99) * 1000, 2),
                 "max_ms": round(max(latencies) * 1000, 2)}
+
+
+def wrk_phase(url: str, key: str, leads: int, *, connections: int, batch: int, seconds: float, prefix: str
+              ) -> dict[str, Any]:
+    """The same phase driven by wrk (a C client: a fraction of httpx's CPU on the shared two cores)."""
+    script = Path(__file__).with_name("wrk_events.lua")
+    command = ["wrk", f"-t{min(connections, 2)}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
+               "--latency", "-s", str(script), url, "--", key, str(leads), str(batch), prefix]
+    started = time.process_time()
+    done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 120)
+    line = [text for text in done.stdout.splitlines() if text.startswith("{")][-1]
+    figures = json.loads(line)
+    if figures["non_2xx"] or figures["socket_errors"]:
+        raise RuntimeError(f"wrk saw failed requests: {figures}\n{done.stdout}")
+    events = figures["requests"] * batch
+    return {"client": "wrk", "connections": connections, "events_per_request": batch,
+            "requests": figures["requests"], "events": events, "seconds": round(figures["seconds"], 2),
+            "events_per_second": round(events / figures["seconds"], 1), "p50_ms": figures["p50_us"] / 1000,
+            "p99_ms": figures["p99_us"] / 1000, "max_ms": figures["max_us"] / 1000,
+            "bench_cpu_seconds": round(time.process_time() - started, 2)}
 
 
 def main() -> None:
@@ -194,6 +231,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="Seconds per phase at most.")
     parser.add_argument("--reuse-store", action="store_true", help="Keep the store of an earlier run in --out.")
     parser.add_argument("--workers", type=int, default=1, help="Server worker processes (leadscore serve --workers).")
+    parser.add_argument("--client", choices=("httpx", "wrk"), default="httpx",
+                        help="Load generator: httpx threads in this process, or wrk (apt-get install wrk).")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     as_of = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
@@ -204,7 +243,8 @@ def main() -> None:
     port = free_port()
     log = (args.out / "server.log").open("wb")
     server = subprocess.Popen([sys.executable, "-m", "leadscore.cli.main", "serve", "--model", str(model),
-                               "--store", str(store_path), "--port", str(port), "--workers", str(args.workers)], stdout=log, stderr=subprocess.STDOUT,
+                               "--store", str(store_path), "--port", str(port), "--workers", str(args.workers)],
+                              stdout=log, stderr=subprocess.STDOUT,
                               env={**os.environ, "LEADSCORE_MAX_BATCH_EVENTS": "1000", "LEADSCORE_ACCESS_LOG": "false",
                                    "LEADSCORE_DECAY_SWEEP_SECONDS": "0"})
     url = f"http://127.0.0.1:{port}"
@@ -224,12 +264,15 @@ def main() -> None:
         report["store_bytes"] = store_path.stat().st_size
         driver = Driver(url, key, args.leads, seed=1)
         driver.phase(connections=1, batch=1, requests=300, seconds=30)  # warm-up: key check, caches
-        report["single_event_1_connection"] = driver.phase(connections=1, batch=1, requests=args.requests,
-                                                           seconds=args.seconds)
-        report["single_event_4_connections"] = driver.phase(connections=4, batch=1, requests=args.requests,
-                                                            seconds=args.seconds)
-        report["batches_of_100"] = driver.phase(connections=4, batch=100, requests=max(4, args.requests // 50),
-                                                seconds=args.seconds)
+        if args.client == "wrk":
+            for name, connections, batch in PHASES:
+                report[name] = wrk_phase(url, key, args.leads, connections=connections, batch=batch,
+                                         seconds=args.seconds, prefix=f"wrk{os.getpid()}-{name}")
+        else:
+            for name, connections, batch in PHASES:
+                requests = args.requests if batch == 1 else max(connections, args.requests // 50)
+                report[name] = driver.phase(connections=connections, batch=batch, requests=requests,
+                                            seconds=args.seconds)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)

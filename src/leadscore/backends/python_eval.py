@@ -22,9 +22,8 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from leadscore.backends.python_accounts import score_account
 from leadscore.backends.python_functions import (
@@ -63,9 +62,11 @@ __all__ = ["AccountScore", "LeadScore", "ReasonItem", "duplicate_lead_keys", "sc
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Event:
-    """A counted event: strictly before as_of, with its age in days."""
+_UNREAD = object()
+
+
+class _Event(NamedTuple):
+    """A counted event: strictly before as_of, with its age in days (a tuple: made per event per rescore)."""
 
     row: Mapping[str, Any]
     ts: datetime
@@ -95,13 +96,18 @@ def decay_factor(decay: Decay | None, age: float) -> float:
 
 def _counted_events(plan: ScoringPlan, events: Sequence[Mapping[str, Any]], as_of: datetime) -> list[_Event]:
     counted: list[_Event] = []
+    time_column, type_column, key_column = plan.event_time, plan.event_type, plan.event_key
     for row in events:
-        ts = _timestamp(_column(row, plan.event_time), "event time")
+        ts = row[time_column] if time_column in row else _column(row, time_column)
+        if type(ts) is not datetime or ts.tzinfo is not None:  # the service's rows are naive datetimes already
+            ts = _timestamp(ts, "event time")
         if ts is None or ts >= as_of:
             continue  # the SQL path quarantines NULL times and never counts events at or after as_of
-        kind = _column(row, plan.event_type)
-        counted.append(_Event(row, ts, _age_days(as_of, ts), None if kind is None else to_varchar(kind),
-                              _column(row, plan.event_key)))
+        kind = row[type_column] if type_column in row else _column(row, type_column)
+        if kind is not None and type(kind) is not str:
+            kind = to_varchar(kind)
+        key = row[key_column] if key_column in row else _column(row, key_column)
+        counted.append(_Event(row, ts, _age_days(as_of, ts), kind, key))
     return counted
 
 
@@ -111,10 +117,9 @@ def _newest_first(event: _Event) -> tuple[int, bool, Any]:
     return (-stamp, event.key is None, event.key if event.key is not None else 0)
 
 
-@dataclass(frozen=True)
-class _EventOutcome:
+class _EventOutcome(NamedTuple):
     points: float
-    count: int
+    matched: int
     detail: str | None
 
 
@@ -140,6 +145,7 @@ class _Lead:
         self.aggregate_specs: dict[str, EventAggregate] = plan.all_aggregates()
         self.aggregate_specs.setdefault(LAST_ANY_KEY, EventAggregate("last_age", None, None))
         self._aggregates: dict[str, SqlValue] = {}
+        self._resolved: dict[str, object] = {}
 
     # -- events -------------------------------------------------------------------------------
 
@@ -183,30 +189,38 @@ class _Lead:
             detail = f"{len(matched)} {plural}, decayed from {len(matched) * rule.points:g} to {_fmt(points)}"
         return _EventOutcome(points, len(matched), detail)
 
-    def _selected(self, aggregate: EventAggregate, event: _Event) -> bool:
+    def _selected(self, aggregate: EventAggregate) -> list[_Event]:
         """The events a selector names, as ``events_sql.selector_match_sql`` (max_count not applied)."""
-        if aggregate.within_days is not None and not event.age <= aggregate.within_days:
-            return False
-        if aggregate.selector is None:
-            return True
-        rules = self.plan.selector_rules(aggregate.selector)
+        within = aggregate.within_days
+        events = self.events if within is None else [event for event in self.events if event.age <= within]
+        selector = aggregate.selector
+        if selector is None:
+            return events
+        rules = self.plan.selector_rules(selector)
         if rules is None:
-            return event.type == aggregate.selector
-        return any(self.rule_matches(rule, event) for rule in rules)
+            return [event for event in events if event.type == selector]
+        return [event for event in events if any(self.rule_matches(rule, event) for rule in rules)]
 
     def aggregate(self, key: str) -> SqlValue:
         if key not in self._aggregates:
             spec = self.aggregate_specs.get(key)
             if spec is None:
                 raise ValueError(f"unknown event aggregate {key!r}")
-            ages = [event.age for event in self.events if self._selected(spec, event)]
+            ages = [event.age for event in self._selected(spec)]
             self._aggregates[key] = len(ages) if spec.kind == "count" else (min(ages) if ages else None)
         return self._aggregates[key]
 
     # -- placeholders -------------------------------------------------------------------------
 
     def resolve(self, key: str) -> SqlValue:
-        """Placeholders of rule, segment and committee conditions (``leads_sql._RuleResolver``)."""
+        """Placeholders of rule, segment and committee conditions (``leads_sql._RuleResolver``); each
+        read once per lead, since several rules read the same columns."""
+        found = self._resolved.get(key, _UNREAD)
+        if found is _UNREAD:
+            found = self._resolved[key] = self._resolve(key)
+        return found  # type: ignore[return-value]  # only _resolve's values are stored
+
+    def _resolve(self, key: str) -> SqlValue:
         kind, _, name = key.partition(":")
         if kind == "lead":
             return _column(self.lead, name)
@@ -253,7 +267,7 @@ class _Lead:
                 raw_parts: list[float] = []
                 for event_rule in group.rules:
                     counted = self.event_rule(event_rule)
-                    points[event_rule.name], fired[event_rule.name] = counted.points, counted.count > 0
+                    points[event_rule.name], fired[event_rule.name] = counted.points, counted.matched > 0
                     raw_parts.append(counted.points)
                     items.append(ReasonItem(event_rule.name, layer.name, counted.points, counted.detail))
                 raw = _add_all(raw_parts)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from leadscore.backends.python_functions import Resolver, SqlValue, evaluate, holds, to_double, to_varchar
 from leadscore.compiler.plan import AccountPlan, ProfileRulePlan
@@ -164,8 +164,7 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
-@dataclass(frozen=True)
-class _RuleOutcome:
+class _RuleOutcome(NamedTuple):
     points: float
     fired: bool
     detail: str | None

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import numpy as np
 
 from leadscore.backends.inputs import INTEGER_TYPES, OpenedInputs
 from leadscore.compiler.plan import ScoringPlan
@@ -247,6 +246,8 @@ def _ids_repeat(con: duckdb.DuckDBPyConnection, column: str, relation: str, inte
     exact; the order only decides how fast.
     """
     if integer:
+        import numpy as np  # here, not at the top: for Parquet this runs on a thread beside the lead checks
+
         # The engine runs with preserve_insertion_order off (a global setting); file order is
         # wanted for this scan only.
         con.execute("SET preserve_insertion_order = true")

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from leadscore.errors import BackendError, DataError, Issue
@@ -197,8 +197,9 @@ class Conflict(DataError):
     """A write that contradicts what is stored (an event id reused for another event): HTTP 409."""
 
 
-@dataclass(frozen=True)
-class StoredEvent:
+class StoredEvent(NamedTuple):
+    """One stored event (a tuple: made for every event of a lead at each rescore)."""
+
     event_id: str
     lead_id: str
     ts_us: int

@@ -51,6 +51,16 @@ def _workers_seen(server: Server, key: str) -> dict[int, bool]:
     return seen
 
 
+def _follower_client(server: Server, key: str) -> httpx.Client:
+    """A keep-alive connection that landed on the worker that does not lead."""
+    for _ in range(200):
+        client = httpx.Client(base_url=server.url, headers={"X-API-Key": key}, timeout=30)
+        if not client.get("/v1/status").json()["worker"]["leader"]:
+            return client
+        client.close()
+    raise AssertionError("no connection reached the follower")
+
+
 def _start(tmp_path: Path, store: Path | str, key: str) -> Server:
     model = tmp_path / "model.yaml"
     model.write_text(SERVE_MODEL, encoding="utf-8")
@@ -114,22 +124,27 @@ def test_two_workers_ingest_concurrently_and_agree_with_a_batch_rescore(tmp_path
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_a_model_switch_through_one_worker_is_served_by_both_and_webhooks_go_out_once(
+def test_a_model_posted_to_the_follower_is_built_by_the_leader_and_served_by_both(
         tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> None:
+    """The follower records the version; the leader builds and switches; webhooks go out once."""
     store = new_store(request, tmp_path, backend)
     key = make_key(store, "admin")
     server = _start(tmp_path, store, key)
     receiver = Receiver()
     try:
         _workers_seen(server, key)
-        with server.client("admin") as client:
+        client = _follower_client(server, key)
+        try:
             client.post("/v1/webhooks", json={"url": receiver.url}).raise_for_status()
             old = client.get("/v1/model").json()["active"]["version"]
-            # Everyone senior becomes hot: stage changes for a third of the leads, webhooks for each.
+            # Everyone senior becomes hot: stage changes for two thirds of the leads, webhooks for each.
             hot = SERVE_MODEL.replace("model: serve-test", "model: serve-test-hot").replace(
                 "points: 10}", "points: 45}")
             new = client.post("/v1/model", json={"yaml": hot}).json()["version"]
             assert new != old
+            assert client.get("/v1/status").json()["worker"]["leader"] is False  # posted to the follower
+        finally:
+            client.close()
 
         def everyone_serves_new() -> bool:
             for _ in range(8):  # fresh connections land on either worker

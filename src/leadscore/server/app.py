@@ -101,26 +101,43 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sweep = DecaySweep(service, connect, interval_seconds=config.decay_sweep_seconds,
                            chunk=config.rebuild_chunk_leads)
         tasks: list[asyncio.Task[None]] = []
+        following: list[asyncio.Task[None]] = []
+        leadership = (Leadership(config.store) if isinstance(config.store, Path)
+                      else PostgresLeadership(connect))
+        rebuilder.leading = lambda: leadership.held
+        service.on_models_synced = rebuilder.resume
 
-        def lead() -> None:
-            """The leader's jobs: webhooks, decay sweeps, WAL checkpoints (see server/leader.py)."""
+        def lead(pending: ServingModel | None) -> None:
+            """The leader's jobs: builds, webhooks, decay sweeps, WAL checkpoints (see server/leader.py)."""
+            if pending is not None and (service.models.building is None
+                                        or service.models.building.version != pending.version):
+                rebuilder.start(pending, "reload")
+            else:
+                rebuilder.resume()
             tasks.append(asyncio.create_task(dispatcher.run()))
+            following.append(asyncio.create_task(_follow_models(service)))
             if config.decay_sweep_seconds > 0:
                 sweep.start()
             if wal_thread:
                 checkpointer.start()
 
-        leadership = (Leadership(config.store) if isinstance(config.store, Path)
-                      else PostgresLeadership(connect))
+        def take_over() -> None:
+            """A follower that becomes the leader: the model file or an interrupted build may be waiting."""
+            service.sync_models(con)
+            try:
+                waiting_model = prepare_store(config, con)[1]
+            except LeadScoreError as error:  # e.g. the model file now has errors: lead with the stored models
+                log.error("model file not loaded on taking over: %s", error)
+                waiting_model = None
+            lead(waiting_model)
+
         waiting: asyncio.Task[None] | None = None
         if leadership.try_acquire():
             _fill_missing_scores(service)
-            if pending is not None:
-                rebuilder.start(pending, "reload")
-            lead()
-        else:  # another worker leads; it resumes builds, and this one follows via sync_models
+            lead(pending)
+        else:  # another worker leads; this one follows the store's models via sync_models
             service.sync_models(con)
-            waiting = asyncio.create_task(leadership.wait_and_lead(lead))
+            waiting = asyncio.create_task(leadership.wait_and_lead(take_over))
         app.state.settings, app.state.service, app.state.rebuilder = config, service, rebuilder
         app.state.leadership = leadership
         app.state.keys = KeyCache()
@@ -132,10 +149,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.remove_signal_handler(signal.SIGHUP)
-            if waiting is not None and not waiting.done():
-                waiting.cancel()
+            for pending_task in [*following, *([waiting] if waiting is not None else [])]:
+                if not pending_task.done():
+                    pending_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await waiting
+                    await pending_task
             dispatcher.stop()
             sweep.stop()
             for task in tasks:
@@ -155,6 +173,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     return app
+
+
+FOLLOW_ERRORS: tuple[type[Exception], ...] = (LeadScoreError, *store.StoreError)
+"""What following the store's models may raise without stopping the leader: logged, tried again."""
+
+
+async def _follow_models(service: ScoringService, *, poll_seconds: float = 0.5) -> None:
+    """In the leader: notice versions recorded by other workers (a POSTed model) even with no requests
+    reaching this process, so that their builds start here."""
+    while True:
+        await asyncio.sleep(poll_seconds)
+        try:
+            service.sync_models(service.con)
+        except FOLLOW_ERRORS as error:  # a stored model that no longer loads: say so, go on
+            log.error("following model changes: %s", error)
 
 
 def _wake(loop: asyncio.AbstractEventLoop, dispatcher: Dispatcher) -> None:

@@ -97,6 +97,7 @@ class ScoringService:
         self.lock = threading.Lock()  # guards ``models`` against the rebuild thread's swap
         self.known_props: set[str] = set(store.known_columns(con).get("events", ()))
         self.models_seq = versions_seq(con)
+        self.on_models_synced: Callable[[], None] = lambda: None  # the leader resumes builds here
 
     # -- scoring one lead from the store ----------------------------------------------------------
 
@@ -257,6 +258,7 @@ class ScoringService:
             if active is not self.models.active or building is not self.models.building:
                 self.models = Models(active, building)
             self.models_seq = seq
+        self.on_models_synced()
 
     def read_score(self, lead_id: str, as_of: datetime) -> dict[str, Any]:
         model = self.models.active

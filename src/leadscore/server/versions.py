@@ -78,9 +78,13 @@ class Rebuilder:
         self.pause_seconds = pause_seconds
         self.thread: threading.Thread | None = None
         self.progress: dict[str, Any] = {}
+        self.leading: Callable[[], bool] = lambda: True
 
     def start(self, model: ServingModel, action: str) -> dict[str, Any]:
-        """Begin serving-in-waiting ``model``; a build already running for another version stops."""
+        """Begin serving-in-waiting ``model``; a build already running for another version stops.
+
+        The build itself runs in the leader process (``server/leader.py``): another worker records
+        the version as ``building`` and the leader, following the store, rescores and switches."""
         service = self.service
         now_us = to_us(service.now())
         with service.lock:
@@ -91,9 +95,23 @@ class Rebuilder:
                 record(con, model, "building", now_us, action)
                 service.models = Models(service.models.active, model)
         self.progress = {"version": model.version, "action": action, "done": 0, "total": None}
+        if self.leading():
+            self._launch(model)
+        return {"version": model.version, "status": "building", "unchanged": False}
+
+    def resume(self) -> None:
+        """In the leader: build the version the store says is building, unless this process already does."""
+        model = self.service.models.building
+        running = self.thread is not None and self.thread.is_alive() and self.progress.get("version") == (
+            model.version if model else None)
+        if model is None or running or not self.leading():
+            return
+        self.progress = {"version": model.version, "action": "resumed", "done": 0, "total": None}
+        self._launch(model)
+
+    def _launch(self, model: ServingModel) -> None:
         self.thread = threading.Thread(target=self._run, args=(model,), name="leadscore-rebuild", daemon=True)
         self.thread.start()
-        return {"version": model.version, "status": "building", "unchanged": False}
 
     def wait(self, timeout: float | None = None) -> None:
         if self.thread is not None:

@@ -20,7 +20,13 @@ from sqlglot import exp
 
 from leadscore.backends.inputs import OpenedInputs, open_inputs
 from leadscore.backends.predictions import attach_predictions
-from leadscore.backends.quarantine import CleanInputs, prepare_inputs, quarantine_unknown_leads
+from leadscore.backends.quarantine import (
+    CleanInputs,
+    IdCheck,
+    prepare_inputs,
+    quarantine_unknown_leads,
+    start_duplicate_id_check,
+)
 from leadscore.compiler.accounts_sql import account_query
 from leadscore.compiler.model_sql import Relations, events_query, lead_scores_query, model_plans
 from leadscore.compiler.plan import DataSchema, ScoringPlan, compile_plan
@@ -103,16 +109,20 @@ def resolve_as_of(as_of: datetime | None, opened: OpenedInputs) -> datetime:
 
 def open_data(loaded: LoadedModel, data: str | Path, *, check_event_types: bool = False,
               con: duckdb.DuckDBPyConnection | None = None, as_of: datetime | None = None,
-              predictions: bool = True) -> tuple[duckdb.DuckDBPyConnection, OpenedInputs, ScoringPlan]:
+              predictions: bool = True, opened_hook: Callable[[OpenedInputs], None] | None = None
+              ) -> tuple[duckdb.DuckDBPyConnection, OpenedInputs, ScoringPlan]:
     """Open inputs and compile the model against their schema (ModelError lists every problem).
 
     A model with a predictive layer gets its probabilities as of ``as_of`` joined onto the leads
-    first (NULL placeholders with ``predictions=False``, for schema checks only).
+    first (NULL placeholders with ``predictions=False``, for schema checks only). ``opened_hook``
+    sees the inputs as soon as they are open, before the model is compiled against them.
     """
     con = con or connect()
     mapping = loaded.spec.data
     opened = open_inputs(con, data, time_columns={"events": mapping.events.time or "ts",
                                                   "leads": mapping.leads.created or "created_at"})
+    if opened_hook is not None:
+        opened_hook(opened)
     attach_predictions(con, opened, loaded, data, resolve_as_of(as_of, opened), compute=predictions)
     schema = schema_of(opened, con, mapping.events.type or "type") if check_event_types else DataSchema(
         leads=opened.tables["leads"].columns, events=opened.tables["events"].columns,
@@ -165,7 +175,17 @@ def run_scoring(loaded: LoadedModel, data: str | Path, *, as_of: datetime | None
     step = progress or (lambda _name, _fraction: None)
     con = connect(threads=threads, memory_limit=memory_limit, temp_directory=temp_directory)
     step("reading inputs", 0.05)
-    con, opened, plan = open_data(loaded, data, con=con, as_of=as_of)
+    id_checks: list[IdCheck] = []
+
+    def start_id_check(opened: OpenedInputs) -> None:
+        """The event-id scan starts before the model is compiled: it is the longest input check."""
+        id_checks.append(start_duplicate_id_check(con, opened, loaded.spec.data.events.key or "event_id"))
+
+    try:
+        con, opened, plan = open_data(loaded, data, con=con, as_of=as_of, opened_hook=start_id_check)
+    except BaseException:
+        wait([future for _, future in id_checks if future is not None])
+        raise
     when = resolve_as_of(as_of, opened)
     as_of_iso = when.isoformat(sep=" ")
     step("checking rows", 0.15)
@@ -194,7 +214,8 @@ def run_scoring(loaded: LoadedModel, data: str | Path, *, as_of: datetime | None
 
     try:
         with translate_errors("checking input rows"):
-            clean: CleanInputs = prepare_inputs(con, opened, plan, after_leads=copy_leads)
+            clean: CleanInputs = prepare_inputs(con, opened, plan, after_leads=copy_leads,
+                                                id_check=id_checks[0] if id_checks else None)
     finally:
         wait([early])  # a failed check leaves no compile running behind it
     [run] = compiled

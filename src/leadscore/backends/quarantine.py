@@ -48,14 +48,20 @@ def _time_expression(column: str, type_name: str) -> str:
     return f"CAST(TRY_CAST(TRIM(CAST({quoted} AS VARCHAR)) AS TIMESTAMPTZ) AS TIMESTAMP)"
 
 
+IdCheck = tuple[Callable[[], bool], "Future[bool] | None"]
+"""A started event-id check: a function that waits for the answer, and its background scan if any."""
+
+
 def prepare_inputs(con: duckdb.DuckDBPyConnection, opened: OpenedInputs, plan: ScoringPlan, *,
-                   after_leads: Callable[[CleanInputs], None] | None = None) -> CleanInputs:
+                   after_leads: Callable[[CleanInputs], None] | None = None,
+                   id_check: IdCheck | None = None) -> CleanInputs:
     """Build clean views ``leads``, ``events``, ``accounts`` and the ``quarantine`` table.
 
     ``after_leads`` runs once the ``leads`` and ``accounts`` views exist and before the events are
-    checked, while the event-id check runs beside it on a second connection.
+    checked, while the event-id check runs beside it on a second connection. ``id_check`` is one
+    the caller started earlier (``start_duplicate_id_check``), to give its scan a head start.
     """
-    duplicate_ids, running = _start_duplicate_id_check(con, opened, plan)
+    duplicate_ids, running = id_check or start_duplicate_id_check(con, opened, plan.event_key)
     try:
         return _prepare(con, opened, plan, after_leads, duplicate_ids)
     except BaseException:
@@ -206,8 +212,7 @@ def _parquet_null_free(source: str, columns: list[str]) -> bool:
     return True
 
 
-def _start_duplicate_id_check(con: duckdb.DuckDBPyConnection, opened: OpenedInputs, plan: ScoringPlan
-                              ) -> tuple[Callable[[], bool], Future[bool] | None]:
+def start_duplicate_id_check(con: duckdb.DuckDBPyConnection, opened: OpenedInputs, column: str) -> IdCheck:
     """Start answering "is any event id seen twice?": a function that waits for the answer, and
     the background scan when one was started.
 
@@ -215,7 +220,6 @@ def _start_duplicate_id_check(con: duckdb.DuckDBPyConnection, opened: OpenedInpu
     overlaps the single-threaded lead checks; other sources are answered on ``con`` when asked.
     """
     events = opened.tables["events"]
-    column = plan.event_key
     if column not in events.columns:
         return (lambda: False), None
     source = Path(events.source)

@@ -253,3 +253,25 @@ def rows_json(rows: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     """Rows with datetimes as zoned ISO text (JSON bodies for PUT)."""
     for row in rows:
         yield {k: (iso(v) if isinstance(v, datetime) else v) for k, v in row.items()}
+
+
+def assert_scores_equal_a_batch_rescore(store: Path | str, model: Path, folder: Path,
+                                        served: dict[str, tuple[Any, ...]], as_of: datetime
+                                        ) -> tuple[dict[str, tuple[Any, ...]], dict[str, int]]:
+    """Export the store, score it with ``leadscore score`` as of ``as_of`` and check every served
+    (total, stage, grade) against it (totals to 1e-9); return the batch's rows by lead id and the
+    exported row counts."""
+    import pyarrow.parquet as pq
+
+    from leadscore import api
+    from leadscore.server.commands import export_data
+
+    exported = export_data(store, folder / "data")
+    api.score(api.load_model(model), folder / "data", out=folder / "batch", as_of=as_of)
+    batch = {str(r["lead_id"]): (r["total"], r["stage"], r["grade"])
+             for r in pq.read_table(folder / "batch" / "lead_scores.parquet").to_pylist()}
+    assert set(batch) == set(served)
+    for lead_id, (total, stage, grade) in batch.items():
+        assert served[lead_id][0] == pytest.approx(total, abs=1e-9), lead_id
+        assert served[lead_id][1:] == (stage, grade), lead_id
+    return batch, exported

@@ -22,10 +22,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pyarrow.parquet as pq
 import pytest
 
-from serve_support import FROZEN_NOW, SERVE_MODEL, free_port, make_key, new_store, start_server, store_rows
+from serve_support import (
+    FROZEN_NOW,
+    SERVE_MODEL,
+    assert_scores_equal_a_batch_rescore,
+    free_port,
+    make_key,
+    new_store,
+    start_server,
+    store_rows,
+)
 
 KILLS = {"sqlite": 20, "postgres": 6}
 LEADS = 30
@@ -106,8 +114,6 @@ def fork_server(zygote: subprocess.Popen[str], store: Path | str, model: Path) -
 @pytest.mark.parametrize("backend", list(KILLS))
 def test_kill_9_during_ingest_loses_no_acknowledged_event_and_scores_equal_a_batch_rescore(
         tmp_path: Path, zygote: subprocess.Popen[str], backend: str, request: pytest.FixtureRequest) -> None:
-    from leadscore import api
-    from leadscore.server.commands import export_data
 
     rng = random.Random(20261123)
     model = tmp_path / "model.yaml"
@@ -157,14 +163,7 @@ def test_kill_9_during_ingest_loses_no_acknowledged_event_and_scores_equal_a_bat
     assert acked <= set(stored), f"acknowledged but lost: {sorted(acked - set(stored))[:5]}"
     assert set(stored) <= sent
 
-    data = export_data(store, tmp_path / "data")
-    assert data["events"] == len(stored)
-    api.score(api.load_model(model), tmp_path / "data", out=tmp_path / "batch", as_of=NOW)
-    batch = {str(r["lead_id"]): (r["total"], r["stage"], r["grade"])
-             for r in pq.read_table(tmp_path / "batch" / "lead_scores.parquet").to_pylist()}
-    assert set(batch) == set(served)
-    for lead_id, (total, stage, grade) in batch.items():
-        assert served[lead_id][0] == pytest.approx(total, abs=1e-9), lead_id
-        assert served[lead_id][1:] == (stage, grade), lead_id
+    batch, exported = assert_scores_equal_a_batch_rescore(store, model, tmp_path, served, NOW)
+    assert exported["events"] == len(stored)
     assert lead["total"] == pytest.approx(batch["c1"][0], abs=1e-9)
 

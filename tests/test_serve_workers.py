@@ -15,7 +15,6 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
-import pyarrow.parquet as pq
 import pytest
 
 from leadscore.server.webhooks import DELIVERY_HEADER
@@ -25,6 +24,7 @@ from serve_support import (
     SERVE_MODEL,
     Receiver,
     Server,
+    assert_scores_equal_a_batch_rescore,
     make_key,
     new_store,
     start_server,
@@ -79,8 +79,6 @@ def _start(tmp_path: Path, store: Path | str, key: str) -> Server:
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_two_workers_ingest_concurrently_and_agree_with_a_batch_rescore(tmp_path: Path, backend: str,
                                                                         request: pytest.FixtureRequest) -> None:
-    from leadscore import api
-    from leadscore.server.commands import export_data
 
     store = new_store(request, tmp_path, backend)
     key = make_key(store, "admin")
@@ -113,14 +111,7 @@ def test_two_workers_ingest_concurrently_and_agree_with_a_batch_rescore(tmp_path
     assert len(stored) == len(set(stored))
     assert acked <= set(stored) <= sent
 
-    export_data(server.store, tmp_path / "data")
-    api.score(api.load_model(server.model), tmp_path / "data", out=tmp_path / "batch", as_of=NOW)
-    batch = {str(r["lead_id"]): (r["total"], r["stage"], r["grade"])
-             for r in pq.read_table(tmp_path / "batch" / "lead_scores.parquet").to_pylist()}
-    assert set(batch) == set(served)
-    for lead_id, (total, stage, grade) in batch.items():
-        assert served[lead_id][0] == pytest.approx(total, abs=1e-9), lead_id
-        assert served[lead_id][1:] == (stage, grade), lead_id
+    assert_scores_equal_a_batch_rescore(server.store, server.model, tmp_path, served, NOW)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

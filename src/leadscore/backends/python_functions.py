@@ -87,28 +87,22 @@ def _truth(node: exp.Expr) -> Callable[[Resolver], bool | None]:
     return lambda resolve: to_bool(value(resolve))
 
 
-def _and(node: exp.Expr) -> Compiled:
-    left, right = _truth(node.this), _truth(node.expression)
+def _connective(dominant: bool) -> Callable[[exp.Expr], Compiled]:
+    """AND (``dominant`` False) and OR (True) in three-valued logic: the dominant value on either side
+    wins, else NULL on either side gives NULL. Both sides are evaluated, as DuckDB may."""
 
-    def run(resolve: Resolver) -> SqlValue:
-        a, b = left(resolve), right(resolve)
-        if a is False or b is False:
-            return False
-        return None if a is None or b is None else True
+    def build(node: exp.Expr) -> Compiled:
+        left, right = _truth(node.this), _truth(node.expression)
 
-    return run
+        def run(resolve: Resolver) -> SqlValue:
+            a, b = left(resolve), right(resolve)
+            if a is dominant or b is dominant:
+                return dominant
+            return None if a is None or b is None else not dominant
 
+        return run
 
-def _or(node: exp.Expr) -> Compiled:
-    left, right = _truth(node.this), _truth(node.expression)
-
-    def run(resolve: Resolver) -> SqlValue:
-        a, b = left(resolve), right(resolve)
-        if a is True or b is True:
-            return True
-        return None if a is None or b is None else False
-
-    return run
+    return build
 
 
 def _not(node: exp.Expr) -> Compiled:
@@ -391,7 +385,7 @@ _BUILDERS: MappingProxyType[type[exp.Expr], Builder] = MappingProxyType({
     exp.Placeholder: _placeholder,
     exp.Literal: _literal,
     exp.Boolean: _constant, exp.Null: _constant, exp.Paren: _paren,
-    exp.And: _and, exp.Or: _or, exp.Not: _not,
+    exp.And: _connective(False), exp.Or: _connective(True), exp.Not: _not,
     exp.EQ: _comparison(lambda order: order == 0),
     exp.NEQ: _comparison(lambda order: order != 0),
     exp.GT: _comparison(lambda order: order > 0),

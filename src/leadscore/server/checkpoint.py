@@ -12,40 +12,24 @@ Durability is unchanged: a committed transaction is in the log, which a restart 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 
+from leadscore.server.periodic import PeriodicJob
 from leadscore.server.store import Connection, StoreError
 
 log = logging.getLogger(__name__)
 
 
-class WalCheckpointer:
-    """A daemon thread running ``PRAGMA wal_checkpoint(PASSIVE)`` every ``interval_seconds``."""
+class WalCheckpointer(PeriodicJob):
+    """``PRAGMA wal_checkpoint(PASSIVE)`` every ``interval_seconds``, and once more at shutdown."""
 
     def __init__(self, open_connection: Callable[[], Connection], *, interval_seconds: float) -> None:
-        self.open_connection = open_connection
-        self.interval = interval_seconds
-        self.stopping = threading.Event()
+        super().__init__(open_connection, interval_seconds=interval_seconds, name="leadscore-checkpoint",
+                         tick_at_stop=True)  # leave a short log behind
         self.checkpoints = 0
-        self.thread = threading.Thread(target=self._loop, name="leadscore-checkpoint", daemon=True)
 
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self.stopping.set()
-        if self.thread.is_alive():
-            self.thread.join(timeout)
-
-    def _loop(self) -> None:
-        con = self.open_connection()
-        try:
-            while not self.stopping.wait(self.interval):
-                self.checkpoint(con)
-            self.checkpoint(con)  # leave a short log behind at shutdown
-        finally:
-            con.close()
+    def tick(self, con: Connection) -> None:
+        self.checkpoint(con)
 
     def checkpoint(self, con: Connection) -> tuple[int, int, int] | None:
         """One passive checkpoint: (busy, log pages, pages copied), or None when SQLite refused."""

@@ -10,11 +10,11 @@ small transactions on its own connection, recording history and webhooks like an
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 
 from leadscore.errors import LeadScoreError
 from leadscore.server import store
+from leadscore.server.periodic import PeriodicJob
 from leadscore.server.service import NOT_QUEUED, ScoringService
 from leadscore.server.store import Connection, StoreError
 
@@ -23,38 +23,22 @@ RECOVERABLE: tuple[type[Exception], ...] = (LeadScoreError, *StoreError)
 """A user error or a failing store (either backend): logged, the thread carries on."""
 
 
-class DecaySweep:
+class DecaySweep(PeriodicJob):
     """A daemon thread: sweep every ``interval_seconds`` (the first one an interval after start)."""
 
     def __init__(self, service: ScoringService, open_connection: Callable[[], Connection], *,
                  interval_seconds: float, chunk: int) -> None:
+        super().__init__(open_connection, interval_seconds=interval_seconds, name="leadscore-decay")
         self.service = service
-        self.open_connection = open_connection
-        self.interval = interval_seconds
         self.chunk = chunk
-        self.stopping = threading.Event()
         self.sweeps = 0
-        self.thread = threading.Thread(target=self._loop, name="leadscore-decay", daemon=True)
 
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self.stopping.set()
-        if self.thread.is_alive():
-            self.thread.join(timeout)
-
-    def _loop(self) -> None:
-        con = self.open_connection()
+    def tick(self, con: Connection) -> None:
         try:
-            while not self.stopping.wait(self.interval):
-                try:
-                    self.sweep(con)
-                except RECOVERABLE as error:  # try again at the next sweep
-                    log.warning("decay sweep stopped early: %s", error)
-                self.sweeps += 1
-        finally:
-            con.close()
+            self.sweep(con)
+        except RECOVERABLE as error:  # try again at the next sweep
+            log.warning("decay sweep stopped early: %s", error)
+        self.sweeps += 1
 
     def sweep(self, con: Connection) -> int:
         """Rescore every lead whose stored stage is in the queue; return how many were rescored."""

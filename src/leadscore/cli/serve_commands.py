@@ -64,7 +64,7 @@ def serve(model: Annotated[Path | None, typer.Option("--model", "-m", help="Mode
 
     Example: leadscore serve --model model.yaml --store ./store.db --workers 2
 
-    On Postgres (pip install 'leadscore[postgres]'): --store postgresql://USER@HOST/DATABASE
+    On Postgres (pip install 'leadscore\\[postgres]'): --store postgresql://USER@HOST/DATABASE
     """
     server = _server()
     from datetime import UTC

@@ -6,15 +6,11 @@ WITH ev_in AS MATERIALIZED (
     CASE
       WHEN "__type_code" IN (6, 7)
       THEN POWER(CAST(0.5 AS DOUBLE PRECISION), "__age" / CAST(30.0 AS DOUBLE PRECISION))
-    END AS "__factor0",
-    CASE
       WHEN "__type_code" IN (1, 3, 9, 10, 12, 13)
       THEN POWER(CAST(0.5 AS DOUBLE PRECISION), "__age" / CAST(45.0 AS DOUBLE PRECISION))
-    END AS "__factor1",
-    CASE
       WHEN "__type_code" IN (2, 4, 8)
       THEN POWER(CAST(0.5 AS DOUBLE PRECISION), "__age" / CAST(14.0 AS DOUBLE PRECISION))
-    END AS "__factor2"
+    END AS "__factor"
   FROM (
     SELECT
       "lead_id" AS "__lead",
@@ -60,27 +56,27 @@ WITH ev_in AS MATERIALIZED (
 ), ev AS MATERIALIZED (
   SELECT
     "__lead",
-    CAST(2.0 AS DOUBLE PRECISION) * CAST(SUM("__factor0") FILTER(WHERE
+    CAST(2.0 AS DOUBLE PRECISION) * CAST(SUM("__factor") FILTER(WHERE
       "__type_code" = 7) AS DOUBLE PRECISION) AS "pts__email_open",
-    CAST(5.0 AS DOUBLE PRECISION) * CAST(SUM("__factor0") FILTER(WHERE
+    CAST(5.0 AS DOUBLE PRECISION) * CAST(SUM("__factor") FILTER(WHERE
       "__type_code" = 6) AS DOUBLE PRECISION) AS "pts__email_click",
-    CAST(1.0 AS DOUBLE PRECISION) * CAST(SUM("__factor1") FILTER(WHERE
+    CAST(1.0 AS DOUBLE PRECISION) * CAST(SUM("__factor") FILTER(WHERE
       "__type_code" = 9) AS DOUBLE PRECISION) AS "pts__page_view",
-    CAST(5.0 AS DOUBLE PRECISION) * CAST(SUM("__factor1") FILTER(WHERE
+    CAST(5.0 AS DOUBLE PRECISION) * CAST(SUM("__factor") FILTER(WHERE
       "__type_code" = 1) AS DOUBLE PRECISION) AS "pts__blog_visit",
-    CAST(10.0 AS DOUBLE PRECISION) * CAST(SUM("__factor1") FILTER(WHERE
+    CAST(10.0 AS DOUBLE PRECISION) * CAST(SUM("__factor") FILTER(WHERE
       "__type_code" = 3) AS DOUBLE PRECISION) AS "pts__content_download",
-    CAST(20.0 AS DOUBLE PRECISION) * CAST(SUM("__factor1") FILTER(WHERE
+    CAST(20.0 AS DOUBLE PRECISION) * CAST(SUM("__factor") FILTER(WHERE
       "__type_code" = 10) AS DOUBLE PRECISION) AS "pts__pricing_page_view",
-    CAST(5.0 AS DOUBLE PRECISION) * CAST(SUM("__factor1") FILTER(WHERE
+    CAST(5.0 AS DOUBLE PRECISION) * CAST(SUM("__factor") FILTER(WHERE
       "__type_code" = 13) AS DOUBLE PRECISION) AS "pts__webinar_registered",
-    CAST(15.0 AS DOUBLE PRECISION) * CAST(SUM("__factor1") FILTER(WHERE
+    CAST(15.0 AS DOUBLE PRECISION) * CAST(SUM("__factor") FILTER(WHERE
       "__type_code" = 12) AS DOUBLE PRECISION) AS "pts__webinar_attended",
-    CAST(40.0 AS DOUBLE PRECISION) * CAST(SUM("__factor2") FILTER(WHERE
+    CAST(40.0 AS DOUBLE PRECISION) * CAST(SUM("__factor") FILTER(WHERE
       "__type_code" = 2) AS DOUBLE PRECISION) AS "pts__contact_form",
-    CAST(40.0 AS DOUBLE PRECISION) * CAST(SUM("__factor2") FILTER(WHERE
+    CAST(40.0 AS DOUBLE PRECISION) * CAST(SUM("__factor") FILTER(WHERE
       "__type_code" = 4) AS DOUBLE PRECISION) AS "pts__demo_request",
-    CAST(30.0 AS DOUBLE PRECISION) * CAST(SUM("__factor2") FILTER(WHERE
+    CAST(30.0 AS DOUBLE PRECISION) * CAST(SUM("__factor") FILTER(WHERE
       "__type_code" = 8) AS DOUBLE PRECISION) AS "pts__free_trial_signup",
     COUNT(*) FILTER(WHERE
       "__type_code" = 5) AS "agg__agg:count:email_bounce:None",

@@ -6,15 +6,11 @@ WITH ev_in AS (
     CASE
       WHEN "__type_code" IN (6, 7)
       THEN POWER(CAST(0.5 AS DOUBLE), CAST("__age" AS DOUBLE) / CAST(30.0 AS DOUBLE))
-    END AS "__factor0",
-    CASE
       WHEN "__type_code" IN (1, 3, 9, 10, 12, 13)
       THEN POWER(CAST(0.5 AS DOUBLE), CAST("__age" AS DOUBLE) / CAST(45.0 AS DOUBLE))
-    END AS "__factor1",
-    CASE
       WHEN "__type_code" IN (2, 4, 8)
       THEN POWER(CAST(0.5 AS DOUBLE), CAST("__age" AS DOUBLE) / CAST(14.0 AS DOUBLE))
-    END AS "__factor2"
+    END AS "__factor"
   FROM (
     SELECT
       "lead_id" AS "__lead",
@@ -60,17 +56,17 @@ WITH ev_in AS (
 ), ev AS (
   SELECT
     "__lead",
-    CAST(2.0 AS DOUBLE) * CAST(SUM(IFF("__type_code" = 7, "__factor0", NULL)) AS DOUBLE) AS "pts__email_open",
-    CAST(5.0 AS DOUBLE) * CAST(SUM(IFF("__type_code" = 6, "__factor0", NULL)) AS DOUBLE) AS "pts__email_click",
-    CAST(1.0 AS DOUBLE) * CAST(SUM(IFF("__type_code" = 9, "__factor1", NULL)) AS DOUBLE) AS "pts__page_view",
-    CAST(5.0 AS DOUBLE) * CAST(SUM(IFF("__type_code" = 1, "__factor1", NULL)) AS DOUBLE) AS "pts__blog_visit",
-    CAST(10.0 AS DOUBLE) * CAST(SUM(IFF("__type_code" = 3, "__factor1", NULL)) AS DOUBLE) AS "pts__content_download",
-    CAST(20.0 AS DOUBLE) * CAST(SUM(IFF("__type_code" = 10, "__factor1", NULL)) AS DOUBLE) AS "pts__pricing_page_view",
-    CAST(5.0 AS DOUBLE) * CAST(SUM(IFF("__type_code" = 13, "__factor1", NULL)) AS DOUBLE) AS "pts__webinar_registered",
-    CAST(15.0 AS DOUBLE) * CAST(SUM(IFF("__type_code" = 12, "__factor1", NULL)) AS DOUBLE) AS "pts__webinar_attended",
-    CAST(40.0 AS DOUBLE) * CAST(SUM(IFF("__type_code" = 2, "__factor2", NULL)) AS DOUBLE) AS "pts__contact_form",
-    CAST(40.0 AS DOUBLE) * CAST(SUM(IFF("__type_code" = 4, "__factor2", NULL)) AS DOUBLE) AS "pts__demo_request",
-    CAST(30.0 AS DOUBLE) * CAST(SUM(IFF("__type_code" = 8, "__factor2", NULL)) AS DOUBLE) AS "pts__free_trial_signup",
+    CAST(2.0 AS DOUBLE) * CAST(SUM(IFF("__type_code" = 7, "__factor", NULL)) AS DOUBLE) AS "pts__email_open",
+    CAST(5.0 AS DOUBLE) * CAST(SUM(IFF("__type_code" = 6, "__factor", NULL)) AS DOUBLE) AS "pts__email_click",
+    CAST(1.0 AS DOUBLE) * CAST(SUM(IFF("__type_code" = 9, "__factor", NULL)) AS DOUBLE) AS "pts__page_view",
+    CAST(5.0 AS DOUBLE) * CAST(SUM(IFF("__type_code" = 1, "__factor", NULL)) AS DOUBLE) AS "pts__blog_visit",
+    CAST(10.0 AS DOUBLE) * CAST(SUM(IFF("__type_code" = 3, "__factor", NULL)) AS DOUBLE) AS "pts__content_download",
+    CAST(20.0 AS DOUBLE) * CAST(SUM(IFF("__type_code" = 10, "__factor", NULL)) AS DOUBLE) AS "pts__pricing_page_view",
+    CAST(5.0 AS DOUBLE) * CAST(SUM(IFF("__type_code" = 13, "__factor", NULL)) AS DOUBLE) AS "pts__webinar_registered",
+    CAST(15.0 AS DOUBLE) * CAST(SUM(IFF("__type_code" = 12, "__factor", NULL)) AS DOUBLE) AS "pts__webinar_attended",
+    CAST(40.0 AS DOUBLE) * CAST(SUM(IFF("__type_code" = 2, "__factor", NULL)) AS DOUBLE) AS "pts__contact_form",
+    CAST(40.0 AS DOUBLE) * CAST(SUM(IFF("__type_code" = 4, "__factor", NULL)) AS DOUBLE) AS "pts__demo_request",
+    CAST(30.0 AS DOUBLE) * CAST(SUM(IFF("__type_code" = 8, "__factor", NULL)) AS DOUBLE) AS "pts__free_trial_signup",
     COUNT_IF("__type_code" = 5) AS "agg__agg:count:email_bounce:None",
     COUNT_IF(
       (

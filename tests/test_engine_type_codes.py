@@ -1,0 +1,30 @@
+"""The DuckDB engine's rewrite of the events pass's type code into a list look-up means the same."""
+
+from __future__ import annotations
+
+import duckdb
+import sqlglot
+
+from leadscore.backends.duckdb_engine import type_codes_by_position
+
+PORTABLE = ("SELECT CASE \"type\" WHEN 'a' THEN 1 WHEN 'b' THEN 2 WHEN 'c''d' THEN 3 ELSE 0 END AS \"__type_code\" "
+            "FROM t ORDER BY rowid")
+
+
+def test_the_list_look_up_gives_the_case_s_code_for_every_value_null_included() -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT * FROM (VALUES ('a'), ('b'), ('c''d'), ('zz'), (NULL), ('A'), ('')) v(type)")
+    rewritten = type_codes_by_position(sqlglot.parse_one(PORTABLE, read="duckdb"))
+    assert "LIST_POSITION" in rewritten.sql("duckdb")
+    expected = con.execute(PORTABLE).fetchall()
+    assert con.execute(rewritten.sql("duckdb")).fetchall() == expected == [(1,), (2,), (3,), (0,), (0,), (0,), (0,)]
+
+
+def test_other_shapes_are_left_as_they_are() -> None:
+    for sql in ("SELECT CASE \"type\" WHEN 'a' THEN 2 WHEN 'b' THEN 1 ELSE 0 END AS \"__type_code\" FROM t",
+                "SELECT CASE \"type\" WHEN 'a' THEN 1 ELSE 9 END AS \"__type_code\" FROM t",
+                "SELECT CASE WHEN \"type\" = 'a' THEN 1 ELSE 0 END AS \"__type_code\" FROM t",
+                "SELECT CASE \"type\" WHEN 'a' THEN 1 ELSE 0 END AS other FROM t"):
+        tree = sqlglot.parse_one(sql, read="duckdb")
+        before = tree.sql("duckdb")
+        assert type_codes_by_position(tree).sql("duckdb") == before

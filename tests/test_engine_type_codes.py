@@ -28,3 +28,21 @@ def test_other_shapes_are_left_as_they_are() -> None:
         tree = sqlglot.parse_one(sql, read="duckdb")
         before = tree.sql("duckdb")
         assert type_codes_by_position(tree).sql("duckdb") == before
+
+
+def test_the_rank_look_up_gives_the_case_s_rank_for_every_code_null_included() -> None:
+    from leadscore.backends.duckdb_engine import code_rank_lookups
+
+    portable = ("SELECT CASE \"__type_code\" WHEN 1 THEN 0 WHEN 3 THEN 1 WHEN 4 THEN 2 END AS rank "
+                "FROM t ORDER BY rowid")
+    con = duckdb.connect()
+    # __type_code is the engine's own column: 0 (a type no rule names) up to the number of types.
+    con.execute("CREATE TABLE t AS SELECT * FROM (VALUES (0), (1), (2), (3), (4), (5), (NULL)) v(__type_code)")
+    rewritten = code_rank_lookups(sqlglot.parse_one(portable, read="duckdb"))
+    assert "LIST_EXTRACT" in rewritten.sql("duckdb")
+    expected = con.execute(portable).fetchall()
+    assert con.execute(rewritten.sql("duckdb")).fetchall() == expected
+    assert expected == [(None,), (0,), (None,), (1,), (2,), (None,), (None,)]
+    with_default = "SELECT CASE \"__type_code\" WHEN 1 THEN 0 ELSE 5 END AS rank FROM t"
+    assert code_rank_lookups(sqlglot.parse_one(with_default, read="duckdb")).sql("duckdb") == \
+        sqlglot.parse_one(with_default, read="duckdb").sql("duckdb")

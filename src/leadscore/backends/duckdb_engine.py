@@ -153,8 +153,7 @@ def _compile_run(plan: ScoringPlan, opened: OpenedInputs, events: str, accounts:
                           lead_columns=frozenset(opened.tables["leads"].columns))
     sub_plans = model_plans(plan)
     tables = [f"ev_{index}" for index in range(len(sub_plans))]
-    event_queries: list[exp.Expr] = [type_codes_by_position(events_query(sub, relations, as_of_iso))
-                                     for sub in sub_plans]
+    event_queries: list[exp.Expr] = [code_lookups(events_query(sub, relations, as_of_iso)) for sub in sub_plans]
     lead_query = lead_scores_query(plan, relations, as_of_iso, events_tables=tables)
     used = columns_read(LEAD_ROWS_TABLE, relations.lead_columns, [*event_queries, lead_query])  # before .sql()
     return _CompiledRun(relations, tables, used,
@@ -283,6 +282,36 @@ def type_codes_by_position(query: exp.Expr) -> exp.Expr:
         position = exp.Anonymous(this="LIST_POSITION", expressions=[exp.Array(expressions=names), case.this])
         node.set("this", exp.Coalesce(this=position, expressions=[exp.Literal.number(0)]))
     return query
+
+
+def code_rank_lookups(query: exp.Expr) -> exp.Expr:
+    """``CASE __type_code WHEN 1 THEN 0 WHEN 3 THEN 1 ... END`` (the last-activity rank of each type,
+    NULL for the others) as ``LIST_EXTRACT([0, NULL, 1, ...], __type_code)``: the same value for
+    every code the events pass makes (0 to the number of types; 0, NULL and codes past the end give
+    NULL), one look-up instead of a chain of comparisons per event (-0.1 s at 20M events). DuckDB
+    only, like ``type_codes_by_position``."""
+    for case in list(query.find_all(exp.Case)):
+        subject = case.this
+        if not (isinstance(subject, exp.Column) and subject.name == TYPE_CODE) or case.args.get("default"):
+            continue
+        pairs: dict[int, exp.Expr] = {}
+        for branch in case.args.get("ifs") or []:
+            code, value = branch.this, branch.args.get("true")
+            if not (isinstance(code, exp.Literal) and not code.is_string and code.this.isdigit()
+                    and isinstance(value, exp.Literal) and not value.is_string and int(code.this) not in pairs):
+                break
+            pairs[int(code.this)] = value
+        else:
+            if pairs and min(pairs) >= 1:
+                values = [pairs.get(code, exp.null()) for code in range(1, max(pairs) + 1)]
+                case.replace(exp.Anonymous(this="LIST_EXTRACT", expressions=[exp.Array(expressions=values),
+                                                                             subject.copy()]))
+    return query
+
+
+def code_lookups(query: exp.Expr) -> exp.Expr:
+    """The events pass's engine-only look-ups: type codes and last-activity ranks."""
+    return code_rank_lookups(type_codes_by_position(query))
 
 
 def columns_read(table: str, columns: frozenset[str], queries: list[exp.Expr]) -> list[str] | None:

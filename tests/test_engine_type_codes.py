@@ -1,48 +1,56 @@
-"""The DuckDB engine's rewrite of the events pass's type code into a list look-up means the same."""
+"""The DuckDB engine's events pass writes type codes and last-activity ranks as list look-ups
+(``lookups=True``); the exported SQL keeps the portable CASEs. Both must give the same table."""
 
 from __future__ import annotations
 
-import duckdb
-import sqlglot
+from datetime import datetime
+from pathlib import Path
 
-from leadscore.backends.duckdb_engine import type_codes_by_position
+from sqlglot import exp
 
-PORTABLE = ("SELECT CASE \"type\" WHEN 'a' THEN 1 WHEN 'b' THEN 2 WHEN 'c''d' THEN 3 ELSE 0 END AS \"__type_code\" "
-            "FROM t ORDER BY rowid")
+import leadscore
+from conftest import BUNDLED_MODEL, REFERENCE_MODEL
+from leadscore.backends.duckdb_engine import open_data
+from leadscore.backends.quarantine import prepare_inputs
+from leadscore.compiler.model_sql import Relations, events_query
 
-
-def test_the_list_look_up_gives_the_case_s_code_for_every_value_null_included() -> None:
-    con = duckdb.connect()
-    con.execute("CREATE TABLE t AS SELECT * FROM (VALUES ('a'), ('b'), ('c''d'), ('zz'), (NULL), ('A'), ('')) v(type)")
-    rewritten = type_codes_by_position(sqlglot.parse_one(PORTABLE, read="duckdb"))
-    assert "LIST_POSITION" in rewritten.sql("duckdb")
-    expected = con.execute(PORTABLE).fetchall()
-    assert con.execute(rewritten.sql("duckdb")).fetchall() == expected == [(1,), (2,), (3,), (0,), (0,), (0,), (0,)]
+AS_OF = "2026-06-30 00:00:00"
 
 
-def test_other_shapes_are_left_as_they_are() -> None:
-    for sql in ("SELECT CASE \"type\" WHEN 'a' THEN 2 WHEN 'b' THEN 1 ELSE 0 END AS \"__type_code\" FROM t",
-                "SELECT CASE \"type\" WHEN 'a' THEN 1 ELSE 9 END AS \"__type_code\" FROM t",
-                "SELECT CASE WHEN \"type\" = 'a' THEN 1 ELSE 0 END AS \"__type_code\" FROM t",
-                "SELECT CASE \"type\" WHEN 'a' THEN 1 ELSE 0 END AS other FROM t"):
-        tree = sqlglot.parse_one(sql, read="duckdb")
-        before = tree.sql("duckdb")
-        assert type_codes_by_position(tree).sql("duckdb") == before
+Rows = list[tuple[object, ...]]
 
 
-def test_the_rank_look_up_gives_the_case_s_rank_for_every_code_null_included() -> None:
-    from leadscore.backends.duckdb_engine import code_rank_lookups
+def _events_pass_both_ways(model: Path, data: Path) -> tuple[Rows, Rows, str]:
+    """The events pass over the data plus odd event types, written portably and with look-ups."""
+    con, opened, plan = open_data(leadscore.load_model(model), data)
+    clean = prepare_inputs(con, opened, plan)
+    # Types the look-ups must also get right: NULL, one no rule names, and case and space variants.
+    con.execute(f"CREATE TEMP VIEW events_plus AS SELECT * FROM {clean.events} UNION ALL "
+                f"SELECT * EXCLUDE (id) REPLACE (CASE id % 4 WHEN 0 THEN NULL WHEN 1 THEN 'zz' WHEN 2 THEN 'Page_View' "
+                f"ELSE 'page_view ' END AS type, event_id + 10000000 AS event_id) "
+                f"FROM (SELECT *, row_number() OVER () AS id FROM {clean.events} LIMIT 200)")
+    relations = Relations(leads=exp.to_table(clean.leads), events=exp.to_table("events_plus"),
+                          accounts=exp.to_table(clean.accounts) if clean.accounts else None,
+                          event_columns=frozenset(opened.tables["events"].columns),
+                          lead_columns=frozenset(opened.tables["leads"].columns))
+    portable = events_query(plan, relations, AS_OF).sql("duckdb")
+    looked_up = events_query(plan, relations, AS_OF, lookups=True).sql("duckdb")
+    order = ' ORDER BY "__lead"'
+    return (con.execute(f"SELECT * FROM ({portable}){order}").fetchall(),
+            con.execute(f"SELECT * FROM ({looked_up}){order}").fetchall(), looked_up)
 
-    portable = ("SELECT CASE \"__type_code\" WHEN 1 THEN 0 WHEN 3 THEN 1 WHEN 4 THEN 2 END AS rank "
-                "FROM t ORDER BY rowid")
-    con = duckdb.connect()
-    # __type_code is the engine's own column: 0 (a type no rule names) up to the number of types.
-    con.execute("CREATE TABLE t AS SELECT * FROM (VALUES (0), (1), (2), (3), (4), (5), (NULL)) v(__type_code)")
-    rewritten = code_rank_lookups(sqlglot.parse_one(portable, read="duckdb"))
-    assert "LIST_EXTRACT" in rewritten.sql("duckdb")
-    expected = con.execute(portable).fetchall()
-    assert con.execute(rewritten.sql("duckdb")).fetchall() == expected
-    assert expected == [(None,), (0,), (None,), (1,), (2,), (None,), (None,)]
-    with_default = "SELECT CASE \"__type_code\" WHEN 1 THEN 0 ELSE 5 END AS rank FROM t"
-    assert code_rank_lookups(sqlglot.parse_one(with_default, read="duckdb")).sql("duckdb") == \
-        sqlglot.parse_one(with_default, read="duckdb").sql("duckdb")
+
+def test_the_look_ups_give_the_portable_events_pass_exactly(bench_data_2000: Path, tmp_path: Path) -> None:
+    from leadscore.api.serving import write_demo_funnel
+
+    write_demo_funnel(tmp_path / "demo", leads=2000, seed=3, as_of=datetime(2026, 6, 30))
+    for model, data in ((REFERENCE_MODEL, bench_data_2000), (BUNDLED_MODEL, tmp_path / "demo")):
+        portable, looked_up, sql = _events_pass_both_ways(model, data)
+        assert "LIST_POSITION" in sql and "LIST_EXTRACT" in sql
+        assert len(portable) > 1000
+        assert looked_up == portable
+
+
+def test_the_exported_sql_keeps_the_portable_cases() -> None:
+    text = leadscore.export_sql(REFERENCE_MODEL, dialect="duckdb").text()
+    assert "LIST_POSITION" not in text and "LIST_EXTRACT" not in text

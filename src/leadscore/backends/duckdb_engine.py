@@ -28,7 +28,6 @@ from leadscore.backends.quarantine import (
     start_duplicate_id_check,
 )
 from leadscore.compiler.accounts_sql import account_query
-from leadscore.compiler.events_sql import TYPE_CODE
 from leadscore.compiler.model_sql import Relations, events_query, lead_scores_query, model_plans
 from leadscore.compiler.plan import DataSchema, ScoringPlan, compile_plan
 from leadscore.errors import BackendError, DataError, Issue
@@ -153,7 +152,7 @@ def _compile_run(plan: ScoringPlan, opened: OpenedInputs, events: str, accounts:
                           lead_columns=frozenset(opened.tables["leads"].columns))
     sub_plans = model_plans(plan)
     tables = [f"ev_{index}" for index in range(len(sub_plans))]
-    event_queries: list[exp.Expr] = [code_lookups(events_query(sub, relations, as_of_iso)) for sub in sub_plans]
+    event_queries: list[exp.Expr] = [events_query(sub, relations, as_of_iso, lookups=True) for sub in sub_plans]
     lead_query = lead_scores_query(plan, relations, as_of_iso, events_tables=tables)
     used = columns_read(LEAD_ROWS_TABLE, relations.lead_columns, [*event_queries, lead_query])  # before .sql()
     return _CompiledRun(relations, tables, used,
@@ -259,59 +258,6 @@ def materialize_rule_stage(query: exp.Expr) -> exp.Expr:
         if cte.alias == "r":
             cte.set("materialized", True)  # the query was built for this run alone: edit in place
     return query
-
-
-def type_codes_by_position(query: exp.Expr) -> exp.Expr:
-    """The events pass's type code (``CASE type WHEN 'a' THEN 1 WHEN 'b' THEN 2 ... ELSE 0``) as
-    ``COALESCE(LIST_POSITION(['a', 'b', ...], type), 0)``: the same number for every value, NULL
-    included, in one list look-up instead of a chain of text comparisons (-0.1 s of 2.3 s at 20M
-    events). DuckDB only, like ``materialize_rule_stage``: the exported SQL keeps the portable CASE."""
-    for node in query.find_all(exp.Alias):
-        case = node.this
-        if node.alias != TYPE_CODE or not isinstance(case, exp.Case) or case.this is None:
-            continue
-        ifs = case.args.get("ifs") or []
-        names = [branch.this for branch in ifs]
-        codes = [branch.args.get("true") for branch in ifs]
-        default = case.args.get("default")
-        if not (names and all(isinstance(n, exp.Literal) and n.is_string for n in names)
-                and [c.this if isinstance(c, exp.Literal) and not c.is_string else None for c in codes]
-                == [str(index) for index in range(1, len(codes) + 1)]
-                and isinstance(default, exp.Literal) and default.this == "0"):
-            continue
-        position = exp.Anonymous(this="LIST_POSITION", expressions=[exp.Array(expressions=names), case.this])
-        node.set("this", exp.Coalesce(this=position, expressions=[exp.Literal.number(0)]))
-    return query
-
-
-def code_rank_lookups(query: exp.Expr) -> exp.Expr:
-    """``CASE __type_code WHEN 1 THEN 0 WHEN 3 THEN 1 ... END`` (the last-activity rank of each type,
-    NULL for the others) as ``LIST_EXTRACT([0, NULL, 1, ...], __type_code)``: the same value for
-    every code the events pass makes (0 to the number of types; 0, NULL and codes past the end give
-    NULL), one look-up instead of a chain of comparisons per event (-0.1 s at 20M events). DuckDB
-    only, like ``type_codes_by_position``."""
-    for case in list(query.find_all(exp.Case)):
-        subject = case.this
-        if not (isinstance(subject, exp.Column) and subject.name == TYPE_CODE) or case.args.get("default"):
-            continue
-        pairs: dict[int, exp.Expr] = {}
-        for branch in case.args.get("ifs") or []:
-            code, value = branch.this, branch.args.get("true")
-            if not (isinstance(code, exp.Literal) and not code.is_string and code.this.isdigit()
-                    and isinstance(value, exp.Literal) and not value.is_string and int(code.this) not in pairs):
-                break
-            pairs[int(code.this)] = value
-        else:
-            if pairs and min(pairs) >= 1:
-                values = [pairs.get(code, exp.null()) for code in range(1, max(pairs) + 1)]
-                case.replace(exp.Anonymous(this="LIST_EXTRACT", expressions=[exp.Array(expressions=values),
-                                                                             subject.copy()]))
-    return query
-
-
-def code_lookups(query: exp.Expr) -> exp.Expr:
-    """The events pass's engine-only look-ups: type codes and last-activity ranks."""
-    return code_rank_lookups(type_codes_by_position(query))
 
 
 def columns_read(table: str, columns: frozenset[str], queries: list[exp.Expr]) -> list[str] | None:

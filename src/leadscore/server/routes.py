@@ -12,6 +12,7 @@ from leadscore.api.serving import FEEDBACK_REASONS, column_warnings, serving_mod
 from leadscore.errors import DataError, Issue, ModelError
 from leadscore.server import store, versions, webhooks
 from leadscore.server.deps import AdminKey, ReadKey, RebuilderDep, ServiceDep, SettingsDep, WriteKey
+from leadscore.server.group_commit import GroupCommit
 from leadscore.server.schemas import (
     RESERVED_EVENT_FIELDS,
     EventBatch,
@@ -60,8 +61,8 @@ def _stored_events(events: list[EventIn], service: ServiceDep, settings: Setting
 
 
 @router.post("/events", summary="Ingest one event or a batch; returns the leads' new scores")
-async def post_events(body: EventsBody, service: ServiceDep, settings: SettingsDep, _key: WriteKey
-                      ) -> dict[str, Any]:
+async def post_events(request: Request, body: EventsBody, service: ServiceDep, settings: SettingsDep,
+                      _key: WriteKey) -> dict[str, Any]:
     """Store events durably (each event id once) and rescore their leads.
 
     An event for a lead the service does not know yet is kept (``lead_known: false``) and counts as
@@ -72,7 +73,9 @@ async def post_events(body: EventsBody, service: ServiceDep, settings: SettingsD
         raise DataError(f"a batch holds at most {settings.max_batch_events} events, got {len(events)}",
                         [Issue("batch too large", path="events",
                                hint=f"split it into batches of {settings.max_batch_events}")])
-    result = service.ingest(_stored_events(events, service, settings))
+    stored = _stored_events(events, service, settings)
+    group: GroupCommit | None = request.app.state.group_commit
+    result = service.ingest(stored) if group is None else await group.submit(stored)
     if isinstance(body, EventBatch):
         return result
     item = result["results"][0]
@@ -178,8 +181,11 @@ async def delete_webhook(webhook_id: Annotated[str, Path(max_length=64)], servic
 @router.get("/status", summary="Counts and the served model")
 async def get_status(request: Request, service: ServiceDep, _key: ReadKey) -> dict[str, Any]:
     con = service.con
+    group: GroupCommit | None = request.app.state.group_commit
     counts = {table: int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
               for table in ("leads", "accounts", "events", "feedback")}
     return {"model_version": service.models.active.version, "model": service.models.active.name,
             "now": service.now().isoformat() + "Z", "counts": counts, "outbox": webhooks.outbox_counts(con),
-            "worker": {"pid": os.getpid(), "leader": request.app.state.leadership.held}}
+            "worker": {"pid": os.getpid(), "leader": request.app.state.leadership.held},
+            "group_commit": None if group is None else {"groups": group.groups, "requests": group.grouped_requests}}
+

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
         0.25, ge=0, description="Copy the SQLite write-ahead log into the store this often, on a thread of its "
                                 "own (0: let the commit that fills the log do it, SQLite's default). "
                                 "Not used on Postgres.")
+    group_commit: bool = Field(
+        True, description="Ingest the events of requests that arrive together in one write transaction "
+                          "(each response still waits for its commit); off: one transaction per request.")
     prewarm: bool = Field(True, description="At start, ask the OS to read the store file ahead (page cache); "
                                             "SQLite only.")
 

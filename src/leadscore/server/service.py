@@ -189,14 +189,16 @@ class ScoringService:
         now_us = to_us(now)
         statuses: list[dict[str, Any]] = []
         touched: dict[str, str] = {}
-        prepared = self.prepare(events, now)
+        prepared, seen = self.prepare(events, now)
         with store.transaction(self.con) as con:
+            untouched = seen is not None and store.others_commits(con) == seen  # nobody wrote since the snapshot
             self.sync_models(con)
             props = sorted({name for event in events for name in event.props} - self.known_props)
             if props:
                 store.add_columns(con, "events", props)
             valid = {lead_id: early for lead_id, early in prepared.items()
-                     if early.models is self.models and store.lead_fingerprint(con, early.lead) == early.fingerprint}
+                     if early.models is self.models
+                     and (untouched or store.lead_fingerprint(con, early.lead) == early.fingerprint)}
             known_leads: dict[str, bool] = {}
             stored: dict[str, set[str]] = {}
             for event in events:
@@ -225,13 +227,16 @@ class ScoringService:
                 scores[lead_id] = self.read_score(lead_id, now)
         return {"results": statuses, "leads": scores}
 
-    def prepare(self, events: Sequence[StoredEvent], now: datetime) -> dict[str, Prepared]:
-        """Score the batch's known leads from one read snapshot, each with its new events added."""
+    def prepare(self, events: Sequence[StoredEvent], now: datetime) -> tuple[dict[str, Prepared], int | None]:
+        """Score the batch's known leads from one read snapshot, each with its new events added; also
+        return the snapshot's ``store.others_commits``, so that the write transaction can skip the
+        per-lead fingerprint checks when no other connection has committed since (one worker, no build)."""
         by_lead: dict[str, dict[str, StoredEvent]] = {}
         for event in events:
             by_lead.setdefault(event.lead_id, {}).setdefault(event.event_id, event)
         prepared: dict[str, Prepared] = {}
         with store.snapshot(self.con) as con:
+            seen = store.others_commits(con)  # the snapshot's first read: names what it sees
             self.sync_models(con)
             models = self.models
             for lead_id, batch in by_lead.items():
@@ -247,7 +252,7 @@ class ScoringService:
                 scored = tuple((model, self.score_events(con, model, lead, [*stored_events, *new], now))
                                for model in models.serving)
                 prepared[lead_id] = Prepared(models, lead, scored, frozenset(e.event_id for e in new), fingerprint)
-        return prepared
+        return prepared, seen
 
     def sync_models(self, con: Connection) -> None:
         """Follow model changes made by another worker process (``models`` seq in the store)."""

@@ -308,6 +308,15 @@ def snapshot(con: Connection) -> Iterator[Connection]:
         con.execute("COMMIT")
 
 
+def others_commits(con: Connection) -> int | None:
+    """A number that changes whenever another connection (any process) commits to the store: SQLite's
+    ``PRAGMA data_version``, read inside a transaction it names that transaction's view. Postgres has no
+    such counter: None, and callers check what they need row by row."""
+    if con.dialect != "sqlite":
+        return None
+    return int(con.execute("PRAGMA data_version").fetchone()[0])
+
+
 MODELS_CHANGED = "models_changed"
 """Meta key counting model-status changes, so every worker process notices a switch."""
 
@@ -354,7 +363,7 @@ def upsert_lead(con: Connection, lead_id: str, account_id: str | None, email_nor
     previous = get_lead(con, lead_id)
     con.execute("INSERT INTO leads VALUES (?, ?, ?, ?, ?) ON CONFLICT (lead_id) DO UPDATE SET "
                 "account_id = excluded.account_id, email_norm = excluded.email_norm, row = excluded.row, "
-                "updated_us = excluded.updated_us", (lead_id, account_id, email_norm, dumps(row), now_us))
+                f"updated_us = {_later('leads')}", (lead_id, account_id, email_norm, dumps(row), now_us))
     return previous
 
 
@@ -367,7 +376,8 @@ def get_lead(con: Connection, lead_id: str) -> StoredLead | None:
 
 
 def lead_fingerprint(con: Connection, lead: StoredLead) -> tuple[object, ...]:
-    """What a lead's score is computed from, in brief: its row's and its account's last change, its
+    """What a lead's score is computed from, in brief: its row's and its account's last change (their
+    ``updated_us`` grows on every write, see ``_later``), its
     events (count, newest row) and its e-mail group (count, changes). Equal fingerprints at two
     moments mean a score computed at the first is still the score at the second.
 
@@ -405,7 +415,15 @@ def leads_of_account(con: Connection, account_id: str, *, limit: int) -> list[St
 
 def upsert_account(con: Connection, account_id: str, row: dict[str, Any], now_us: int) -> None:
     con.execute("INSERT INTO accounts VALUES (?, ?, ?) ON CONFLICT (account_id) DO UPDATE SET "
-                "row = excluded.row, updated_us = excluded.updated_us", (account_id, dumps(row), now_us))
+                f"row = excluded.row, updated_us = {_later('accounts')}", (account_id, dumps(row), now_us))
+
+
+def _later(table: str) -> str:
+    """The new ``updated_us`` of a replaced row: the clock's, or one more than the old one if the clock has
+    not moved past it (a frozen clock, two writes in one microsecond). It must change on every write:
+    ``lead_fingerprint`` tells a changed row by it."""
+    return (f"CASE WHEN excluded.updated_us > {table}.updated_us THEN excluded.updated_us "
+            f"ELSE {table}.updated_us + 1 END")
 
 
 def get_account(con: Connection, account_id: str | None) -> dict[str, Any] | None:

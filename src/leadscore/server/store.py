@@ -170,9 +170,12 @@ def to_us(moment: datetime) -> int:
     return (moment - EPOCH) // timedelta(microseconds=1)
 
 
+_ONE_US = timedelta(microseconds=1)
+
+
 def from_us(us: int) -> datetime:
     """Naive-UTC datetime of epoch microseconds (what the evaluator expects)."""
-    return EPOCH + timedelta(microseconds=us)
+    return EPOCH + _ONE_US * us  # a product, not timedelta(microseconds=...): half the time, per event
 
 
 def iso_utc(us: int) -> str:

@@ -21,7 +21,7 @@ import pytest
 
 from conftest import BUNDLED_MODEL, CliRun
 from export_support import PASSWORD_USER, PostgresServer, create_database
-from serve_support import FROZEN_NOW, free_port, start_server, store_rows
+from serve_support import FROZEN_NOW, SERVE_MODEL, free_port, start_server, store_rows, wait_for
 
 Cli = Callable[..., CliRun]
 NOW = datetime.fromisoformat(FROZEN_NOW)
@@ -182,3 +182,51 @@ except BackendError as error:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "pip install 'leadscore[postgres]'" in done.stdout and PASSWORD not in done.stdout
+
+
+def _end_sessions(server: PostgresServer, url: str) -> int:
+    """What a server restart does to its clients: end every session on the store's database."""
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(server.conninfo(), autocommit=True) as con:
+        ended = con.execute("SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+                            "WHERE datname = %s AND pid <> pg_backend_pid()", (name,)).fetchone()
+    return int(ended[0]) if ended else 0
+
+
+def _leader_locks(server: PostgresServer, url: str) -> int:
+    from leadscore.server.leader import LEADER_LOCK
+
+    with psycopg.connect(server.conninfo(), autocommit=True) as con:
+        found = con.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s AND granted "
+                            "AND database = (SELECT oid FROM pg_database WHERE datname = %s)",
+                            (LEADER_LOCK, url.rsplit("/", 1)[1])).fetchone()
+    return int(found[0]) if found else 0
+
+
+def test_the_service_reconnects_when_the_database_ends_its_sessions(tmp_path: Path, postgres: PostgresServer
+                                                                     ) -> None:
+    url = create_database(postgres)
+    model = tmp_path / "model.yaml"
+    model.write_text(SERVE_MODEL, encoding="utf-8")
+    server = start_server(url, model, folder=tmp_path)
+
+    def event(index: int) -> dict[str, Any]:
+        return {"event_id": index, "lead_id": "c1", "type": "page_view", "ts": "2026-06-29T12:00:00Z"}
+
+    try:
+        with server.client("admin") as api:
+            api.put("/v1/leads/c1", json={"seniority": "vp"}).raise_for_status()
+            api.post("/v1/events", json=event(1)).raise_for_status()
+            wait_for(lambda: _leader_locks(postgres, url) == 1)
+            assert _end_sessions(postgres, url) >= 2, "the service's connection and the leader's lock"
+            assert _leader_locks(postgres, url) == 0
+            answers = [api.post("/v1/events", json=event(index)) for index in range(2, 6)]
+            assert [answer.status_code for answer in answers] == [200] * 4, answers[0].text
+            wait_for(lambda: _leader_locks(postgres, url) == 1)  # the leader took its lock again
+            status = api.get("/v1/status").json()
+            lead = api.get("/v1/leads/c1").json()
+    finally:
+        server.stop()
+    assert status["worker"]["leader"] is True and status["counts"]["events"] == 5
+    assert lead["layers"]["engagement"] == pytest.approx(5 * 0.5 ** (0.5 / 10), abs=1e-9)
+    assert "lost the lead" not in server.log_text()

@@ -117,7 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             else:
                 rebuilder.resume()
             tasks.append(asyncio.create_task(dispatcher.run()))
-            following.append(asyncio.create_task(_follow_models(service)))
+            following.append(asyncio.create_task(_follow_models(service, leadership)))
             if config.decay_sweep_seconds > 0:
                 sweep.start()
             if wal_thread:
@@ -183,14 +183,20 @@ FOLLOW_ERRORS: tuple[type[Exception], ...] = (LeadScoreError, *store.StoreError)
 """What following the store's models may raise without stopping the leader: logged, tried again."""
 
 
-async def _follow_models(service: ScoringService, *, poll_seconds: float = 0.5) -> None:
+async def _follow_models(service: ScoringService, leadership: Leadership, *, poll_seconds: float = 0.5) -> None:
     """In the leader: notice versions recorded by other workers (a POSTed model) even with no requests
-    reaching this process, so that their builds start here."""
+    reaching this process, so that their builds start here; and check that it still leads (on
+    Postgres the lock goes with a lost session). A worker that lost the lead to another stops, so that
+    no job runs twice; the supervisor (``--workers``) starts it again as a follower."""
     while True:
         await asyncio.sleep(poll_seconds)
         try:
             service.sync_models(service.con)
-        except FOLLOW_ERRORS as error:  # a stored model that no longer loads: say so, go on
+            if not leadership.confirm():
+                log.error("this worker (pid %d) lost the lead to another process; stopping it", os.getpid())
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+        except FOLLOW_ERRORS as error:  # a stored model that no longer loads, a lost store: say so, go on
             log.error("following model changes: %s", error)
 
 
@@ -298,6 +304,14 @@ def _error_handlers(app: FastAPI) -> None:
         log.error("internal error: %s", exc, exc_info=exc)
         return _problem(500, "internal error; the server log has the details", "InternalError")
 
+    async def store_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+        log.error("store error: %s", exc)
+        return _problem(503, "the store is unavailable; try again", "BackendError",
+                        [{"message": str(exc).splitlines()[0] if str(exc) else "store error", "path": None,
+                          "hint": "the request was not completed; resend it (event ids make a resend safe)"}],
+                        headers={"Retry-After": "1"})
+
+    app.add_exception_handler(store.PostgresError, store_unavailable)
     app.add_exception_handler(LeadScoreError, leadscore_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

@@ -54,6 +54,10 @@ class Leadership:
             os.close(self.fd)  # closing the only handle releases the flock
             self.fd = -1
 
+    def confirm(self) -> bool:
+        """Whether this process still leads (the leader asks now and then). A file lock cannot be lost."""
+        return self.held
+
     async def wait_and_lead(self, start: Callable[[], None], *, poll_seconds: float = 2.0) -> None:
         """Try every ``poll_seconds`` until this process leads, then call ``start`` (cancel to give up)."""
         while not self.try_acquire():
@@ -82,6 +86,18 @@ class PostgresLeadership(Leadership):
         if self.con is None:
             self.con = self.open_connection()
         self.leading = bool(self.con.execute("SELECT pg_try_advisory_lock(?)", (LEADER_LOCK,)).fetchone()[0])
+        return self.leading
+
+    def confirm(self) -> bool:
+        """Still the leader? The lock lives in the lock connection's session: if that was lost (the
+        server restarted, the session was ended) the connection reopens and takes the lock again,
+        unless another process took it in between, in which case this one no longer leads."""
+        if not self.leading or self.con is None:
+            return self.leading
+        reconnects = getattr(self.con, "reconnects", 0)
+        self.con.execute("SELECT 1").fetchone()
+        if getattr(self.con, "reconnects", 0) != reconnects:
+            self.leading = bool(self.con.execute("SELECT pg_try_advisory_lock(?)", (LEADER_LOCK,)).fetchone()[0])
         return self.leading
 
     def release(self) -> None:

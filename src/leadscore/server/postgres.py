@@ -15,6 +15,11 @@ offers what ``store.Connection`` asks for, so every store function runs unchange
   meta row, a lead's previous score, the outbox). READ COMMITTED takes a new snapshot per
   statement, so a writer sees everything its predecessors committed.
 - psycopg errors are re-raised as ``store.PostgresError`` so that catch sites need no psycopg.
+- A lost connection (the server restarted, an administrator ended the session, a network cut) is
+  opened again on the next statement. The statement that found it lost is retried on the new
+  connection only when nothing can have been half done: the connection was idle (no transaction
+  open) and the statement only reads or starts a transaction. Anything else fails as it did (the
+  request gets a 503) and the statement after it reconnects.
 - Durability: ``synchronous="full"`` sets ``synchronous_commit = on`` for the session; ``normal``
   leaves the server's own setting (``on`` unless a DBA chose otherwise), never weakening it.
 
@@ -25,8 +30,9 @@ on keys so ``ORDER BY lead_id`` is byte order, as in SQLite, whatever the databa
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from leadscore.errors import BackendError, Issue
@@ -102,27 +108,29 @@ class PostgresConnection:
 
     dialect: Dialect = "postgres"
 
-    def __init__(self, con: Any, target: str) -> None:
+    def __init__(self, con: Any, target: str, reopen: Callable[[], Any] | None = None) -> None:
         self.raw = con
         self.shown = redact(target)  # the store for messages; the password is not kept here
+        self.reopen = reopen  # a new raw connection with the session settings (connect's closure)
+        self.reconnects = 0
         self._sql: dict[str, str] = {}
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor:
         """Run one statement; its result is fetched into memory (a client-side cursor)."""
-        try:
-            cursor: Cursor = self.raw.execute(translate(sql, self._sql), parameters)
-        except psycopg.Error as exc:
-            raise PostgresError(f"{type(exc).__name__}: {exc}") from exc
+        text = translate(sql, self._sql)
+        cursor: Cursor = self._run(lambda: self.raw.execute(text, parameters), retry=_safe_to_repeat(sql))
         return cursor
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor:
         """The same statement for each parameter row (pipelined by psycopg)."""
-        try:
+        rows = [tuple(row) for row in parameters]
+
+        def run() -> Any:
             cursor = self.raw.cursor()
-            cursor.executemany(translate(sql, self._sql), [tuple(row) for row in parameters])
-        except psycopg.Error as exc:
-            raise PostgresError(f"{type(exc).__name__}: {exc}") from exc
-        result: Cursor = cursor
+            cursor.executemany(translate(sql, self._sql), rows)
+            return cursor
+
+        result: Cursor = self._run(run, retry=False)
         return result
 
     def begin_write(self) -> None:
@@ -130,10 +138,35 @@ class PostgresConnection:
 
         Both statements go in one round trip (psycopg sends a text without parameters as one simple
         query, which may hold several statements)."""
+        self._run(lambda: self.raw.execute(BEGIN_WRITE), retry=True)
+
+    def _run(self, statement: Callable[[], Any], *, retry: bool) -> Any:
+        """Run ``statement`` on the connection, opening it again first if it was lost earlier, and
+        once more on a new connection if it is found lost now while idle and ``retry`` allows."""
+        if self.raw.closed and self.reopen is not None:
+            self._reconnect()
+        idle = self.raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
         try:
-            self.raw.execute(BEGIN_WRITE)
+            return statement()
+        except psycopg.Error as exc:
+            lost = self.raw.closed or self.raw.broken
+            if not (lost and idle and retry and self.reopen is not None):
+                raise PostgresError(f"{type(exc).__name__}: {exc}") from exc
+        self._reconnect()
+        try:
+            return statement()
         except psycopg.Error as exc:
             raise PostgresError(f"{type(exc).__name__}: {exc}") from exc
+
+    def _reconnect(self) -> None:
+        assert self.reopen is not None
+        with contextlib.suppress(psycopg.Error):
+            self.raw.close()
+        try:
+            self.raw = self.reopen()
+        except (psycopg.Error, PostgresError) as exc:
+            raise PostgresError(f"reconnecting to {self.shown}: {type(exc).__name__}: {exc}") from exc
+        self.reconnects += 1
 
     def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
         """Bulk-insert rows with ``COPY ... FROM STDIN`` (many times faster than INSERTs); return the count."""
@@ -157,6 +190,15 @@ class PostgresConnection:
         self.raw.close()
 
 
+_REPEATABLE = ("SELECT", "BEGIN", "SET", "SHOW")
+
+
+def _safe_to_repeat(sql: str) -> bool:
+    """A statement that can be sent again on a new connection: it reads, or opens a transaction (its
+    first attempt, on a lost connection, cannot have changed anything)."""
+    return sql.lstrip()[:6].upper().startswith(_REPEATABLE)
+
+
 def _statements(script: str) -> Iterator[str]:
     for part in script.split(";"):
         if part.strip():
@@ -169,15 +211,20 @@ def connect(url: str, *, synchronous: Synchronous = "normal") -> PostgresConnect
         raise BackendError(f"the store {redact(url)!r} is a Postgres database, which needs psycopg",
                            [Issue("postgres extra not installed", file=redact(url),
                                   hint="pip install 'leadscore[postgres]'")])
-    try:
+
+    def reopen() -> Any:
         raw = psycopg.connect(url, autocommit=True, connect_timeout=10, application_name="leadscore")
+        raw.execute("SET TimeZone = 'UTC'")
+        if synchronous == "full":
+            raw.execute("SET synchronous_commit = on")
+        return raw
+
+    try:
+        raw = reopen()
     except psycopg.Error as exc:
         raise _unavailable(url, exc) from None
-    con = PostgresConnection(raw, url)
+    con = PostgresConnection(raw, url, reopen)
     try:
-        con.execute("SET TimeZone = 'UTC'")
-        if synchronous == "full":
-            con.execute("SET synchronous_commit = on")
         with transaction(con):  # under the write lock: two processes starting at once do not race on DDL
             con.executescript(TABLES + EVENT_INDEXES)
     except PostgresError as exc:

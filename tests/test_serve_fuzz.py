@@ -1,7 +1,8 @@
 """Fuzz the running service from its own OpenAPI schema (schemathesis): no input gives a 5xx.
 
 Every operation is called with generated valid and invalid bodies, paths and queries, with an
-admin key so that the requests get past authentication and reach the service's code.
+admin key so that the requests get past authentication and reach the service's code; on both store
+backends (a SQLite file and a PostgreSQL database), whose drivers refuse different inputs.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
-from serve_support import SERVE_MODEL, Server, start_server
+from serve_support import BACKENDS, SERVE_MODEL, Server, new_store, start_server
 
 OPERATIONS = (
     ("POST", "/v1/events"), ("PUT", "/v1/leads/{lead_id}"), ("GET", "/v1/leads/{lead_id}"),
@@ -26,12 +27,12 @@ OPERATIONS = (
 """Every operation of the API (a test checks the list against the schema)."""
 
 
-@pytest.fixture(scope="module")
-def fuzzed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def fuzzed_server(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("serve_fuzz")
     model = folder / "model.yaml"
     model.write_text(SERVE_MODEL, encoding="utf-8")
-    running = start_server(folder / "store.db", model)
+    running = start_server(new_store(request, folder, request.param), model, folder=folder)
     with running.client() as api:
         api.put("/v1/accounts/1", json={"industry": "technology"}).raise_for_status()
         api.put("/v1/leads/1", json={"account_id": 1, "seniority": "vp", "email": "a@b.com"}).raise_for_status()

@@ -171,9 +171,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="leadscore", version="1", lifespan=lifespan,
                   description="Real-time B2B lead scoring: ingest events, read scores with their reasons, "
                               "work the sales queue, get signed webhooks on stage changes.")
+    from leadscore.server import fast_events
     from leadscore.server.routes import router
 
     app.include_router(router)
+    if config.fast_events:
+        fast_events.mount(app)
     _error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     return app

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     group_commit: bool = Field(
         True, description="Ingest the events of requests that arrive together in one write transaction "
                           "(each response still waits for its commit); off: one transaction per request.")
+    fast_events: bool = Field(
+        True, description="Answer well-formed, authorised POST /v1/events requests without FastAPI's per-request "
+                          "machinery (same bytes; see server/fast_events.py); off: every request takes the route.")
     prewarm: bool = Field(True, description="At start, ask the OS to read the store file ahead (page cache); "
                                             "SQLite only.")
 

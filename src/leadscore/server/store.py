@@ -380,24 +380,27 @@ def get_lead(con: Connection, lead_id: str) -> StoredLead | None:
 
 def lead_fingerprint(con: Connection, lead: StoredLead) -> tuple[object, ...]:
     """What a lead's score is computed from, in brief: its row's and its account's last change (their
-    ``updated_us`` grows on every write, see ``_later``), its
-    events (count, newest row) and its e-mail group (count, changes). Equal fingerprints at two
-    moments mean a score computed at the first is still the score at the second.
+    ``updated_us`` grows on every write, see ``_later``), its events and its e-mail group (count,
+    changes). Equal fingerprints at two moments mean a score computed at the first is still the score
+    at the second.
 
-    Events are only ever inserted, so their count names the set; the newest row is SQLite's rowid,
-    or on Postgres (no rowid) the newest ``received_us``."""
+    Events are only ever inserted, never deleted. On SQLite each new row takes a rowid above every
+    existing one, so the lead's largest rowid alone names its set of events: one seek at the end of
+    its range of ``events_by_lead`` (5 us), where counting the range took 56 us for a lead with 500
+    events. On Postgres (no rowid) the count and the newest ``received_us`` name it."""
     sql = _FINGERPRINT_SQLITE if con.dialect == "sqlite" else _FINGERPRINT_POSTGRES
     row = con.execute(sql, (lead.lead_id, lead.account_id, lead.lead_id, lead.email_norm)).fetchone()
     return tuple(row)
 
 
-_FINGERPRINT_SQLITE = (
+_FINGERPRINT = (
     "SELECT (SELECT updated_us FROM leads WHERE lead_id = ?), "
     "(SELECT updated_us FROM accounts WHERE account_id = ?), "
-    "(SELECT count(*) || ':' || coalesce(max(rowid), 0) FROM events WHERE lead_id = ?), "
+    "(SELECT {events} FROM events WHERE lead_id = ?), "
     "(SELECT count(*) || ':' || coalesce(max(updated_us), 0) || ':' || coalesce(sum(updated_us), 0) "
     " FROM leads WHERE email_norm = ?)")
-_FINGERPRINT_POSTGRES = _FINGERPRINT_SQLITE.replace("max(rowid)", "max(received_us)")
+_FINGERPRINT_SQLITE = _FINGERPRINT.format(events="coalesce(max(rowid), 0)")
+_FINGERPRINT_POSTGRES = _FINGERPRINT.format(events="count(*) || ':' || coalesce(max(received_us), 0)")
 
 
 def lead_exists(con: Connection, lead_id: str) -> bool:

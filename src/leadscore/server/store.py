@@ -269,7 +269,11 @@ def connect_sqlite(path: Path, *, synchronous: Synchronous = "normal") -> Sqlite
         con.execute(f"PRAGMA synchronous = {'FULL' if synchronous == 'full' else 'NORMAL'}")
         con.execute("PRAGMA busy_timeout = 30000")
         con.execute("PRAGMA cache_size = -65536")  # 64 MiB of pages: a lead's rows stay close at hand
-        con.execute("PRAGMA mmap_size = 1073741824")  # read pages without a copy per read
+        # No memory-mapped reads: with another connection committing (a second worker, the leader's
+        # checkpoints) every read transaction paid for the mapping again: 48 -> 67 us per lead read
+        # against 48 -> 50 us with plain reads; unshared, mapping gained nothing (48.7 vs 48.0 us).
+        # At 1M leads, 2 workers, 16 connections: 2,018 -> 2,251 events/s.
+        con.execute("PRAGMA mmap_size = 0")
         con.executescript(_TABLES + EVENT_INDEXES)
     except (sqlite3.Error, OSError) as exc:
         raise BackendError(f"cannot open the store {str(path)!r}: {exc}",

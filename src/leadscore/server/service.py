@@ -204,8 +204,8 @@ class ScoringService:
             for event in events:
                 status = store.insert_event(con, event, now_us)
                 known = known_leads.get(event.lead_id)
-                if known is None:
-                    known = known_leads[event.lead_id] = store.lead_exists(con, event.lead_id)
+                if known is None:  # a lead whose fingerprint still holds exists: no need to look
+                    known = known_leads[event.lead_id] = event.lead_id in valid or store.lead_exists(con, event.lead_id)
                 statuses.append({"event_id": event.key, "lead_id": typed_id(event.lead_id), "status": status,
                                  "lead_known": known})
                 if status == "stored" and known:

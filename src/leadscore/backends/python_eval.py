@@ -34,6 +34,7 @@ from leadscore.backends.python_functions import (
 )
 from leadscore.backends.python_rows import (
     _ONE_US,
+    US_PER_DAY,
     AccountScore,
     LeadScore,
     ReasonItem,
@@ -73,6 +74,8 @@ class _Event(NamedTuple):
     age: float
     type: str | None
     key: object
+    age_us: int
+    """``as_of - ts`` in whole microseconds: ``age`` is it in days, and newest first is smallest first."""
 
 
 def decay_factor(decay: Decay | None, age: float) -> float:
@@ -107,14 +110,15 @@ def _counted_events(plan: ScoringPlan, events: Sequence[Mapping[str, Any]], as_o
         if kind is not None and type(kind) is not str:
             kind = to_varchar(kind)
         key = row[key_column] if key_column in row else _column(row, key_column)
-        counted.append(_Event(row, ts, _age_days(as_of, ts), kind, key))
+        age_us = (as_of - ts) // _ONE_US
+        counted.append(_Event(row, ts, float(age_us) / US_PER_DAY, kind, key, age_us))  # as _age_days
     return counted
 
 
 def _newest_first(event: _Event) -> tuple[int, bool, Any]:
-    """ORDER BY ts DESC, key ASC (NULLS LAST): the rank ``max_count`` keeps the first N of."""
-    stamp = (event.ts - datetime.min) // _ONE_US
-    return (-stamp, event.key is None, event.key if event.key is not None else 0)
+    """ORDER BY ts DESC, key ASC (NULLS LAST): the rank ``max_count`` keeps the first N of (ts DESC is
+    age ascending, both exact microseconds)."""
+    return (event.age_us, event.key is None, event.key if event.key is not None else 0)
 
 
 class _EventOutcome(NamedTuple):

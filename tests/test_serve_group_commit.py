@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import httpx
 
 from leadscore.server import store
 from leadscore.server.app import prepare_store
-from leadscore.server.group_commit import GroupCommit
+from leadscore.server.group_commit import GroupCommit, Ingest
 from leadscore.server.service import Models, ScoringService
 from leadscore.server.settings import Settings
 from leadscore.server.store import Conflict, StoredEvent, to_us
@@ -40,6 +41,17 @@ def _event(event_id: str, lead: str, kind: str = "page_view", minutes: int = 5) 
     return StoredEvent(event_id, lead, to_us(NOW - timedelta(minutes=minutes)), kind, {}, False)
 
 
+def _counted(service: ScoringService) -> tuple[list[int], Ingest]:
+    """The service's ingest, noting the size of each batch it is given (one per group)."""
+    calls: list[int] = []
+
+    def ingest(events: Sequence[StoredEvent]) -> dict[str, Any]:
+        calls.append(len(events))
+        return service.ingest(events)
+
+    return calls, ingest
+
+
 async def _submit_together(group: GroupCommit, requests: list[list[StoredEvent]]) -> list[Any]:
     answers: list[Any] = await asyncio.gather(*(group.submit(events) for events in requests), return_exceptions=True)
     return answers
@@ -47,12 +59,7 @@ async def _submit_together(group: GroupCommit, requests: list[list[StoredEvent]]
 
 def test_requests_submitted_together_share_one_transaction_and_get_their_own_results(tmp_path: Path) -> None:
     service = _service(tmp_path, 3)
-    calls: list[int] = []
-
-    def ingest(events: Any) -> dict[str, Any]:
-        calls.append(len(events))
-        return service.ingest(events)
-
+    calls, ingest = _counted(service)
     group = GroupCommit(ingest, max_events=100)
     requests = [[_event("e1", "c0")], [_event("e2", "c1", "demo_request")],
                 [_event("e3", "c0"), _event("e4", "c2")], [_event("e1", "c0")]]  # the last repeats e1
@@ -74,12 +81,7 @@ def test_requests_submitted_together_share_one_transaction_and_get_their_own_res
 def test_a_failing_request_gets_its_error_and_the_others_of_its_group_are_stored(tmp_path: Path) -> None:
     service = _service(tmp_path, 2)
     service.ingest([_event("old", "c0")])
-    calls: list[int] = []
-
-    def ingest(events: Any) -> dict[str, Any]:
-        calls.append(len(events))
-        return service.ingest(events)
-
+    calls, ingest = _counted(service)
     group = GroupCommit(ingest, max_events=100)
     reused = _event("old", "c1", "email_open")  # the id of a stored event, with other content: 409
     results = asyncio.run(_submit_together(group, [[_event("a", "c0")], [reused], [_event("b", "c1")]]))
@@ -93,12 +95,7 @@ def test_a_failing_request_gets_its_error_and_the_others_of_its_group_are_stored
 
 def test_a_group_holds_at_most_max_events_and_never_splits_a_request(tmp_path: Path) -> None:
     service = _service(tmp_path, 4)
-    calls: list[int] = []
-
-    def ingest(events: Any) -> dict[str, Any]:
-        calls.append(len(events))
-        return service.ingest(events)
-
+    calls, ingest = _counted(service)
     group = GroupCommit(ingest, max_events=4)
     requests = [[_event(f"r{r}-{i}", f"c{r}") for i in range(size)] for r, size in enumerate((3, 2, 1, 5))]
     results = asyncio.run(_submit_together(group, requests))

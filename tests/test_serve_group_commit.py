@@ -177,3 +177,15 @@ def test_group_commit_can_be_turned_off(tmp_path: Path) -> None:
         server.stop()
     assert answer.status_code == 200 and answer.json()["lead"]["stage"] == "hot", answer.json()["lead"]
     assert status["group_commit"] is None
+
+
+def test_a_large_batch_is_ingested_on_its_own_at_once(tmp_path: Path) -> None:
+    service = _service(tmp_path, 3)
+    calls, ingest = _counted(service)
+    group = GroupCommit(ingest, max_events=1_000, alone_from=20)
+    requests = [[_event("s1", "c0")], [_event(f"b{i}", "c1") for i in range(25)], [_event("s2", "c2")]]
+    results = asyncio.run(_submit_together(group, requests))
+
+    assert calls == [25, 2], "the batch of 25 alone, when it came; the two single events together"
+    assert (group.groups, group.grouped_requests) == (1, 2)
+    assert [len(r["results"]) for r in results] == [1, 25, 1]

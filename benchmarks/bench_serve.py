@@ -205,6 +205,19 @@ class Driver:
                 "max_ms": round(max(latencies) * 1000, 2)}
 
 
+def wait_for_workers(url: str, key: str, workers: int, timeout: float = 300.0) -> int:
+    """Wait until every worker process answers (fresh connections until N distinct pids): a worker
+    still starting (reading the store ahead) does not accept yet, and a load generator's keep-alive
+    connections opened then would all stay on the workers already up."""
+    seen: set[int] = set()
+    deadline = time.monotonic() + timeout
+    while len(seen) < workers and time.monotonic() < deadline:
+        with httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=10) as client:
+            seen.add(int(client.get("/v1/status").json()["worker"]["pid"]))
+        time.sleep(0.01)
+    return len(seen)
+
+
 def wrk_phase(url: str, key: str, leads: int, *, connections: int, batch: int, seconds: float, prefix: str
               ) -> dict[str, Any]:
     """The same phase driven by wrk (a C client: a fraction of httpx's CPU on the shared two cores)."""
@@ -265,6 +278,7 @@ def main() -> None:
         report["store_read_seconds"] = round(time.perf_counter() - started, 1)
         report["store_bytes"] = store_path.stat().st_size
         driver = Driver(url, key, args.leads, seed=1)
+        report["workers_answering"] = wait_for_workers(url, key, args.workers)
         driver.phase(connections=1, batch=1, requests=300, seconds=30)  # warm-up: key check, caches
         if args.client == "wrk":
             for name, connections, batch in PHASES:

@@ -52,3 +52,21 @@ def test_a_checkpoint_on_a_closed_connection_is_skipped_not_raised(tmp_path: Pat
     con.close()
     assert checkpointer.checkpoint(con) is None
     assert checkpointer.checkpoints == 0
+
+
+def test_once_a_checkpoint_catches_up_the_log_file_is_cut_back_to_the_size_limit(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    con = store.connect(path)
+    assert con.execute("PRAGMA journal_size_limit").fetchone()[0] == 64 * 1024 * 1024
+    con.execute("PRAGMA wal_autocheckpoint = 0")
+    con.execute("PRAGMA journal_size_limit = 65536")  # the store's 64 MiB, scaled down to this test
+    _fill(con, 300, "k")
+    wal = Path(f"{path}-wal")
+    assert wal.stat().st_size > 300 * 2000
+    other = store.connect(path)
+    busy, log_pages, copied = other.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert busy == 0 and log_pages == copied
+    _fill(con, 1, "n")  # the next writer restarts the log and cuts the file back
+    assert wal.stat().st_size <= 65536
+    other.close()
+    con.close()

@@ -230,3 +230,22 @@ def test_the_service_reconnects_when_the_database_ends_its_sessions(tmp_path: Pa
     assert status["worker"]["leader"] is True and status["counts"]["events"] == 5
     assert lead["layers"]["engagement"] == pytest.approx(5 * 0.5 ** (0.5 / 10), abs=1e-9)
     assert "lost the lead" not in server.log_text()
+
+
+def test_text_postgres_cannot_hold_is_a_422_never_a_5xx(tmp_path: Path, postgres: PostgresServer) -> None:
+    url = create_database(postgres)
+    model = tmp_path / "model.yaml"
+    model.write_text(SERVE_MODEL, encoding="utf-8")
+    server = start_server(url, model, folder=tmp_path)
+    try:
+        with server.client("admin") as api:
+            hook = api.post("/v1/webhooks", json={"url": "http://a/\u0000"})  # refused by the schema
+            feedback = api.post("/v1/leads/c1/feedback", json={"decision": "reject", "reason": "x\u0000"})
+            lead = api.get("/v1/leads/a%00b")  # a path pydantic lets through: refused by the driver
+            account = api.put("/v1/accounts/a%00b", json={"industry": "technology"})
+            status = api.get("/v1/status")
+    finally:
+        server.stop()
+    assert [r.status_code for r in (hook, feedback, lead, account)] == [422] * 4, [r.text for r in (hook, lead)]
+    assert "NUL" in lead.json()["issues"][0]["message"]
+    assert status.status_code == 200

@@ -314,7 +314,13 @@ def _error_handlers(app: FastAPI) -> None:
                           "hint": "the request was not completed; resend it (event ids make a resend safe)"}],
                         headers={"Retry-After": "1"})
 
+    async def value_refused(_request: Request, exc: Exception) -> JSONResponse:
+        return _problem(422, "the store cannot hold a value of the request", "DataError",
+                        [{"message": str(exc).splitlines()[0] if str(exc) else "value refused", "path": None,
+                          "hint": "text may not contain NUL characters (\\u0000)"}])
+
     app.add_exception_handler(store.PostgresError, store_unavailable)
+    app.add_exception_handler(store.PostgresValueError, value_refused)
     app.add_exception_handler(LeadScoreError, leadscore_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

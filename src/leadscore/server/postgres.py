@@ -36,7 +36,16 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from leadscore.errors import BackendError, Issue
-from leadscore.server.store import EVENT_INDEXES, Cursor, Dialect, PostgresError, Synchronous, redact, transaction
+from leadscore.server.store import (
+    EVENT_INDEXES,
+    Cursor,
+    Dialect,
+    PostgresError,
+    PostgresValueError,
+    Synchronous,
+    redact,
+    transaction,
+)
 
 try:
     import psycopg
@@ -151,12 +160,12 @@ class PostgresConnection:
         except psycopg.Error as exc:
             lost = self.raw.closed or self.raw.broken
             if not (lost and idle and retry and self.reopen is not None):
-                raise PostgresError(f"{type(exc).__name__}: {exc}") from exc
+                raise _error(exc) from exc
         self._reconnect()
         try:
             return statement()
         except psycopg.Error as exc:
-            raise PostgresError(f"{type(exc).__name__}: {exc}") from exc
+            raise _error(exc) from exc
 
     def _reconnect(self) -> None:
         assert self.reopen is not None
@@ -178,7 +187,7 @@ class PostgresConnection:
                     copy.write_row(row)
                     count += 1
         except psycopg.Error as exc:
-            raise PostgresError(f"{type(exc).__name__}: {exc}") from exc
+            raise _error(exc) from exc
         return count
 
     def executescript(self, script: str) -> None:
@@ -188,6 +197,12 @@ class PostgresConnection:
 
     def close(self) -> None:
         self.raw.close()
+
+
+def _error(exc: Exception) -> PostgresError:
+    """The store's exception for a psycopg one: a value Postgres refuses is the caller's (a 422)."""
+    kind = PostgresValueError if isinstance(exc, psycopg.DataError) else PostgresError
+    return kind(f"{type(exc).__name__}: {exc}")
 
 
 _REPEATABLE = ("SELECT", "BEGIN", "SET", "SHOW")

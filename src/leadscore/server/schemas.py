@@ -79,7 +79,7 @@ class FeedbackIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     decision: Literal["accept", "reject"]
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = Field(
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_utf8)] | None = Field(
         None, description="Why a lead was rejected (required for a reject; one of the learning commands' "
                           "reasons, e.g. poor_fit, no_budget, wrong_title).")
     note: Annotated[str, StringConstraints(max_length=2_000), AfterValidator(_utf8)] | None = Field(
@@ -91,8 +91,8 @@ class FeedbackIn(BaseModel):
 class WebhookIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=2_000)]
-    stages: Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=100)]],
+    url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=2_000), AfterValidator(_utf8)]
+    stages: Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_utf8)]],
                       Field(min_length=1, max_length=50)] | None = Field(
         None, description="Notify when a lead enters one of these stages (default: any stage change).")
 

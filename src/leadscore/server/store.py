@@ -89,6 +89,10 @@ class PostgresError(Exception):
     """A psycopg error, re-raised by the Postgres connection so that catch sites need no psycopg import."""
 
 
+class PostgresValueError(PostgresError):
+    """A value Postgres cannot hold (a NUL character in text, say): the request's fault, not the store's."""
+
+
 StoreError: tuple[type[Exception], ...] = (sqlite3.Error, PostgresError)
 """What a failing store raises, whichever the backend: for ``except store.StoreError``."""
 

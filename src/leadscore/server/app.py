@@ -277,6 +277,10 @@ def _problem(status: int, error: str, kind: str, issues: list[dict[str, Any]] | 
     return JSONResponse({"error": error, "type": kind, "issues": issues or []}, status_code=status, headers=headers)
 
 
+def _first_line(exc: Exception, default: str) -> str:
+    return next(iter(str(exc).splitlines()), default)
+
+
 def _path(loc: Any) -> str:
     """``body.one.ts`` -> ``body.ts``: the union tag of the events body says nothing to the sender."""
     parts = [str(p) for p in loc]
@@ -310,13 +314,13 @@ def _error_handlers(app: FastAPI) -> None:
     async def store_unavailable(_request: Request, exc: Exception) -> JSONResponse:
         log.error("store error: %s", exc)
         return _problem(503, "the store is unavailable; try again", "BackendError",
-                        [{"message": str(exc).splitlines()[0] if str(exc) else "store error", "path": None,
+                        [{"message": _first_line(exc, "store error"), "path": None,
                           "hint": "the request was not completed; resend it (event ids make a resend safe)"}],
                         headers={"Retry-After": "1"})
 
     async def value_refused(_request: Request, exc: Exception) -> JSONResponse:
         return _problem(422, "the store cannot hold a value of the request", "DataError",
-                        [{"message": str(exc).splitlines()[0] if str(exc) else "value refused", "path": None,
+                        [{"message": _first_line(exc, "value refused"), "path": None,
                           "hint": "text may not contain NUL characters (\\u0000)"}])
 
     app.add_exception_handler(store.PostgresError, store_unavailable)

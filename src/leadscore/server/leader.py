@@ -85,8 +85,7 @@ class PostgresLeadership(Leadership):
             return True
         if self.con is None:
             self.con = self.open_connection()
-        self.leading = bool(self.con.execute("SELECT pg_try_advisory_lock(?)", (LEADER_LOCK,)).fetchone()[0])
-        return self.leading
+        return self._take_lock(self.con)
 
     def confirm(self) -> bool:
         """Still the leader? The lock lives in the lock connection's session: if that was lost (the
@@ -97,7 +96,11 @@ class PostgresLeadership(Leadership):
         reconnects = getattr(self.con, "reconnects", 0)
         self.con.execute("SELECT 1").fetchone()
         if getattr(self.con, "reconnects", 0) != reconnects:
-            self.leading = bool(self.con.execute("SELECT pg_try_advisory_lock(?)", (LEADER_LOCK,)).fetchone()[0])
+            return self._take_lock(self.con)
+        return self.leading
+
+    def _take_lock(self, con: Connection) -> bool:
+        self.leading = bool(con.execute("SELECT pg_try_advisory_lock(?)", (LEADER_LOCK,)).fetchone()[0])
         return self.leading
 
     def release(self) -> None:

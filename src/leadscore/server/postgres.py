@@ -117,10 +117,10 @@ class PostgresConnection:
 
     dialect: Dialect = "postgres"
 
-    def __init__(self, con: Any, target: str, reopen: Callable[[], Any] | None = None) -> None:
-        self.raw = con
-        self.shown = redact(target)  # the store for messages; the password is not kept here
+    def __init__(self, target: str, reopen: Callable[[], Any]) -> None:
         self.reopen = reopen  # a new raw connection with the session settings (connect's closure)
+        self.raw = reopen()
+        self.shown = redact(target)  # the store for messages; the password is not kept here
         self.reconnects = 0
         self._sql: dict[str, str] = {}
 
@@ -152,14 +152,14 @@ class PostgresConnection:
     def _run(self, statement: Callable[[], Any], *, retry: bool) -> Any:
         """Run ``statement`` on the connection, opening it again first if it was lost earlier, and
         once more on a new connection if it is found lost now while idle and ``retry`` allows."""
-        if self.raw.closed and self.reopen is not None:
+        if self.raw.closed:
             self._reconnect()
         idle = self.raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
         try:
             return statement()
         except psycopg.Error as exc:
             lost = self.raw.closed or self.raw.broken
-            if not (lost and idle and retry and self.reopen is not None):
+            if not (lost and idle and retry):
                 raise _error(exc) from exc
         self._reconnect()
         try:
@@ -168,13 +168,9 @@ class PostgresConnection:
             raise _error(exc) from exc
 
     def _reconnect(self) -> None:
-        assert self.reopen is not None
         with contextlib.suppress(psycopg.Error):
             self.raw.close()
-        try:
-            self.raw = self.reopen()
-        except (psycopg.Error, PostgresError) as exc:
-            raise PostgresError(f"reconnecting to {self.shown}: {type(exc).__name__}: {exc}") from exc
+        self.raw = self.reopen()
         self.reconnects += 1
 
     def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
@@ -228,17 +224,20 @@ def connect(url: str, *, synchronous: Synchronous = "normal") -> PostgresConnect
                                   hint="pip install 'leadscore[postgres]'")])
 
     def reopen() -> Any:
-        raw = psycopg.connect(url, autocommit=True, connect_timeout=10, application_name="leadscore")
-        raw.execute("SET TimeZone = 'UTC'")
-        if synchronous == "full":
-            raw.execute("SET synchronous_commit = on")
+        """A connection with the session's settings: at the start, and again after one was lost."""
+        try:
+            raw = psycopg.connect(url, autocommit=True, connect_timeout=10, application_name="leadscore")
+            raw.execute("SET TimeZone = 'UTC'")
+            if synchronous == "full":
+                raw.execute("SET synchronous_commit = on")
+        except psycopg.Error as exc:
+            raise PostgresError(_scrub(str(exc).strip(), url) or type(exc).__name__) from None
         return raw
 
     try:
-        raw = reopen()
-    except psycopg.Error as exc:
+        con = PostgresConnection(url, reopen)
+    except PostgresError as exc:
         raise _unavailable(url, exc) from None
-    con = PostgresConnection(raw, url, reopen)
     try:
         with transaction(con):  # under the write lock: two processes starting at once do not race on DDL
             con.executescript(TABLES + EVENT_INDEXES)

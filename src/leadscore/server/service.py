@@ -243,12 +243,12 @@ class ScoringService:
                 lead = store.get_lead(con, lead_id)
                 if lead is None:
                     continue
-                fingerprint = store.lead_fingerprint(con, lead)
                 stored_events = store.events_of_lead(con, lead_id)
                 have = {event.event_id for event in stored_events}
                 new = [event for event_id, event in batch.items() if event_id not in have]
-                if not new:
+                if not new:  # only resent events: nothing to score, nothing to check later
                     continue
+                fingerprint = store.lead_fingerprint(con, lead)
                 scored = tuple((model, self.score_events(con, model, lead, [*stored_events, *new], now))
                                for model in models.serving)
                 prepared[lead_id] = Prepared(models, lead, scored, frozenset(e.event_id for e in new), fingerprint)

@@ -46,6 +46,7 @@ from urllib.parse import urlsplit, urlunsplit
 from leadscore.errors import BackendError, DataError, Issue
 
 EPOCH = datetime(1970, 1, 1)
+_ONE_US = timedelta(microseconds=1)
 Synchronous = Literal["normal", "full"]
 Dialect = Literal["sqlite", "postgres"]
 StoreTarget = Path | str
@@ -171,10 +172,7 @@ def to_us(moment: datetime) -> int:
     """Epoch microseconds of a naive-UTC (or aware) datetime."""
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return (moment - EPOCH) // timedelta(microseconds=1)
-
-
-_ONE_US = timedelta(microseconds=1)
+    return (moment - EPOCH) // _ONE_US
 
 
 def from_us(us: int) -> datetime:
